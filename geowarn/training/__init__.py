@@ -1,0 +1,1 @@
+"""Training of the shipped crack models on folders of real imagery."""

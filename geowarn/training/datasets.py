@@ -1,0 +1,98 @@
+"""Crack datasets from folders: segmentation pairs, crack-free backgrounds and patch sets.
+
+Layout expected for segmentation (the ``crack-seg`` convention)::
+
+    ROOT/<source>/<split>/images/NAME.(jpg|png)
+    ROOT/<source>/<split>/masks/NAME.png      # 0 background, 255 crack
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from geowarn.errors import ConfigError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+
+
+@dataclass(frozen=True)
+class SegPair:
+    """One image with its crack mask."""
+
+    image: Path
+    mask: Path
+    source: str
+    split: str
+
+
+def discover_pairs(root: Path, split: str, sources: Iterable[str] | None = None) -> list[SegPair]:
+    """All image/mask pairs of ``split`` under ``root``, sorted for reproducibility."""
+    if not root.is_dir():
+        raise ConfigError(f"segmentation data folder {root} does not exist; point --data at it")
+    wanted = set(sources) if sources is not None else None
+    pairs: list[SegPair] = []
+    for source_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if wanted is not None and source_dir.name not in wanted:
+            continue
+        image_dir = source_dir / split / "images"
+        if not image_dir.is_dir():
+            continue
+        for image in sorted(image_dir.iterdir()):
+            if image.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            mask = source_dir / split / "masks" / (image.stem + ".png")
+            if mask.exists():
+                pairs.append(SegPair(image, mask, source_dir.name, split))
+    return pairs
+
+
+def read_rgb(path: Path) -> NDArray[np.uint8]:
+    """An image file as an H x W x 3 uint8 array."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def read_mask(path: Path) -> NDArray[np.uint8]:
+    """A mask file as an H x W array of 0/1."""
+    with Image.open(path) as im:
+        return (np.asarray(im.convert("L")) > 127).astype(np.uint8)
+
+
+def load_pairs(pairs: Sequence[SegPair]) -> list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]:
+    """Decode all pairs into memory (the crack sets are small)."""
+    return [(read_rgb(p.image), read_mask(p.mask)) for p in pairs]
+
+
+def crack_free_crops(
+    images: Sequence[NDArray[np.uint8]], size: int, per_image: int, rng: np.random.Generator
+) -> list[NDArray[np.uint8]]:
+    """Random ``size`` x ``size`` crops from crack-free images (backgrounds)."""
+    crops: list[NDArray[np.uint8]] = []
+    for image in images:
+        h, w = image.shape[:2]
+        if h < size or w < size:
+            continue
+        for _ in range(per_image):
+            y = int(rng.integers(0, h - size + 1))
+            x = int(rng.integers(0, w - size + 1))
+            crop = image[y : y + size, x : x + size]
+            if (crop.max(axis=2) > 8).mean() > 0.9:  # skip no-data corners
+                crops.append(np.ascontiguousarray(crop))
+    return crops
+
+
+def read_geotiff_rgb(path: Path, max_side: int = 4096) -> NDArray[np.uint8]:
+    """First three bands of a GeoTIFF as H x W x 3 uint8 (training backgrounds only)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        data = src.read(indexes=[1, 2, 3], out_shape=(3, min(src.height, max_side), min(src.width, max_side)))
+    if data.dtype != np.uint8:
+        data = np.clip(data / max(float(data.max()), 1.0) * 255.0, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.moveaxis(data, 0, -1))

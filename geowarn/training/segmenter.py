@@ -1,0 +1,199 @@
+"""Train a crack segmenter on image/mask folders with crack-free backgrounds mixed in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+
+from geowarn.metrics import ToleranceCounts, tolerance_counts
+from geowarn.models.preprocess import normalize
+from geowarn.models.registry import build_model, get_spec
+from geowarn.training.augment import segmentation_augment, to_tensors
+from geowarn.training.datasets import (
+    crack_free_crops,
+    discover_pairs,
+    load_pairs,
+    read_geotiff_rgb,
+    read_rgb,
+)
+
+log = logging.getLogger("geowarn.train")
+
+#: Real crack-free rasters used as training backgrounds. australia.tif is held out: it is the
+#: false-alarm test raster. test_tiled.tif is held out for the classifier's validation.
+BACKGROUND_TRAIN_GEOTIFFS = (
+    "5b90f92da0d7280005fab355_4310.tif",
+    "5dded5bc0140b80006d2e565_23.tif",
+    "OSBS_029.tif",
+    "2018_SJER_3_252000_4107000_image_477.tif",
+    "webodm_orthophoto.tif",
+    "Ortho-DroneMapper_center100.tif",
+)
+#: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
+SELECTION_SOURCES = ("gaps384", "shadowcrack", "aiglern-trimm")
+
+
+@dataclass
+class SegTrainConfig:
+    data: Path
+    out: Path
+    model: str = "unet-s"
+    steps: int = 3000
+    batch_size: int = 16
+    background_per_batch: int = 3
+    crop: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    eval_every: int = 250
+    seed: int = 4
+    threads: int = 0
+    selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
+
+
+def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BCE plus soft Dice: Dice keeps thin cracks from being drowned by background."""
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum(dim=(1, 2, 3))
+    denom = prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (denom + 1)
+    return bce + dice.mean()
+
+
+def _backgrounds(data: Path, crop: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
+    images = []
+    for name in BACKGROUND_TRAIN_GEOTIFFS:
+        path = data / "geotiff" / name
+        if path.exists():
+            images.append(read_geotiff_rgb(path))
+    brick = sorted((data / "crack-cls" / "brickwork" / "no_crack").glob("*.jpg"))
+    images += [read_rgb(p) for p in brick[: int(len(brick) * 0.8)]]
+    crops = crack_free_crops(images, crop, per_image=4, rng=rng)
+    big = [im for im in images if min(im.shape[:2]) >= 1024]
+    crops += crack_free_crops(big, crop, per_image=200, rng=rng)
+    return crops
+
+
+@torch.inference_mode()
+def predict_full(model: torch.nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str) -> NDArray[np.float32]:
+    """Crack probability for a whole image, reflect-padded to the model's size multiple."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+    x = torch.from_numpy(padded).permute(2, 0, 1)[None]
+    logits = model(normalize(x, get_spec(spec_name)).contiguous(memory_format=torch.channels_last))
+    return torch.sigmoid(logits)[0, 0, :h, :w].numpy()
+
+
+def evaluate(
+    model: torch.nn.Module, data: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]], spec_name: str,
+    thresholds: tuple[float, ...] = (0.5,), tolerance: float = 2.0,
+) -> dict[float, ToleranceCounts]:
+    """Tolerant counts per threshold over ``data``."""
+    model.eval()
+    multiple = get_spec(spec_name).size_multiple
+    counts = {t: ToleranceCounts() for t in thresholds}
+    for image, mask in data:
+        prob = predict_full(model, image, multiple, spec_name)
+        for t in thresholds:
+            counts[t] += tolerance_counts(prob >= t, mask.astype(bool), tolerance)
+    return counts
+
+
+def train(cfg: SegTrainConfig) -> dict[str, object]:
+    """Train, keep the best checkpoint on the selection val splits, save weights + JSON log."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    seg_root = cfg.data / "crack-seg"
+    train_data = load_pairs(discover_pairs(seg_root, "train"))
+    val_data = load_pairs(discover_pairs(seg_root, "val", cfg.selection_sources))
+    backgrounds = _backgrounds(cfg.data, cfg.crop, rng)
+    log.info("train pairs=%d val pairs=%d backgrounds=%d", len(train_data), len(val_data), len(backgrounds))
+
+    model = build_model(cfg.model).to(memory_format=torch.channels_last)
+    spec = get_spec(cfg.model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    augment = segmentation_augment(cfg.crop)
+    history: list[dict[str, float]] = []
+    best_f1, best_state = -1.0, None
+    start = time.time()
+    n_crack = cfg.batch_size - cfg.background_per_batch
+    for step in range(1, cfg.steps + 1):
+        model.train()
+        images, masks = [], []
+        for idx in rng.integers(0, len(train_data), n_crack):
+            img, msk = augment(*to_tensors(*train_data[int(idx)]))
+            images.append(img)
+            masks.append(msk)
+        for idx in rng.integers(0, len(backgrounds), cfg.background_per_batch):
+            bg = backgrounds[int(idx)]
+            img, msk = augment(*to_tensors(bg, np.zeros(bg.shape[:2], np.uint8)))
+            images.append(img)
+            masks.append(msk)
+        x = normalize(torch.stack(images), spec).contiguous(memory_format=torch.channels_last)
+        y = torch.stack(masks).float()
+        loss = dice_bce_loss(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            counts = evaluate(model, val_data, cfg.model)[0.5]
+            row = {"step": step, "loss": float(loss), "val_f1_2px": counts.f1, "val_precision": counts.precision,
+                   "val_recall": counts.recall, "elapsed_s": time.time() - start}
+            history.append(row)
+            log.info("step=%d loss=%.4f val_f1_2px=%.4f elapsed_s=%.0f", step, float(loss), counts.f1, row["elapsed_s"])
+            if counts.f1 > best_f1:
+                best_f1 = counts.f1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    grid = tuple(round(t, 2) for t in np.arange(0.2, 0.85, 0.05))
+    sweep = evaluate(model, val_data, cfg.model, thresholds=grid)
+    threshold = max(grid, key=lambda t: sweep[t].f1)
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.contiguous() for k, v in best_state.items()}, cfg.out)
+    summary: dict[str, object] = {
+        "model": cfg.model,
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "best_val_f1_2px_at_0.5": best_f1,
+        "threshold": threshold,
+        "val_f1_2px_at_threshold": sweep[threshold].f1,
+        "history": history,
+        "train_seconds": time.time() - start,
+    }
+    cfg.out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="the shared data folder (crack-seg/, geotiff/...)")
+    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.pt)")
+    parser.add_argument("--model", default="unet-s")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = SegTrainConfig(data=args.data, out=args.out, model=args.model, steps=args.steps,
+                         batch_size=args.batch_size, eval_every=args.eval_every, seed=args.seed, threads=args.threads)
+    print(json.dumps({k: v for k, v in train(cfg).items() if k != "history"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
