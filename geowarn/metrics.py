@@ -49,7 +49,7 @@ def _distance_to(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     if not mask.any():
         return np.full(mask.shape, np.inf, dtype=np.float32)
     background = np.where(mask, 0, 255).astype(np.uint8)
-    return cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.asarray(cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), dtype=np.float32)
 
 
 def tolerance_counts(pred: NDArray[np.bool_], truth: NDArray[np.bool_], tolerance: float) -> ToleranceCounts:

@@ -31,6 +31,7 @@ class ModelSpec:
         size_multiple: Input sides must be multiples of this (after scaling).
         weights_file: Default weights file name inside the models directory, if shipped.
         description: One line for ``geowarn models``.
+
     """
 
     name: str

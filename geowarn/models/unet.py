@@ -28,8 +28,7 @@ class UNet(nn.Module):
         channels = [base_channels * 2**i for i in range(depth + 1)]
         self.depth = depth
         self.encoders = nn.ModuleList(
-            _double_conv(in_channels if i == 0 else channels[i - 1], channels[i])
-            for i in range(depth + 1)
+            _double_conv(in_channels if i == 0 else channels[i - 1], channels[i]) for i in range(depth + 1)
         )
         self.upsamplers = nn.ModuleList(
             nn.ConvTranspose2d(channels[i + 1], channels[i], 2, stride=2) for i in range(depth)

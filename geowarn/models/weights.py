@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -13,6 +12,7 @@ from torch import nn
 
 from geowarn.errors import ModelError, WeightsChecksumError
 from geowarn.models.registry import build_model, get_spec
+from geowarn.provenance import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 
@@ -26,15 +26,6 @@ def models_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "models"
-
-
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:
@@ -89,7 +80,7 @@ def load_weights(name: str, weights: Path | None = None, device: str = "cpu") ->
     model = build_model(name)
     try:
         state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
+    except Exception as exc:
         raise ModelError(f"{path}: cannot be read as PyTorch weights ({exc})") from exc
     state_dict = state.get("state_dict", state) if isinstance(state, dict) else state
     try:

@@ -20,7 +20,7 @@ def segmentation_augment(crop: int) -> v2.Compose:
     )
 
 
-def to_tensors(image_hwc: "object", mask_hw: "object") -> tuple[tv_tensors.Image, tv_tensors.Mask]:
+def to_tensors(image_hwc: object, mask_hw: object) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
     """uint8 numpy arrays to v2 image/mask tensors."""
     image = tv_tensors.Image(torch.from_numpy(image_hwc).permute(2, 0, 1).contiguous())  # type: ignore[arg-type]
     mask = tv_tensors.Mask(torch.from_numpy(mask_hw)[None])  # type: ignore[arg-type]

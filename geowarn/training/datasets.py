@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +19,21 @@ from PIL import Image
 
 from geowarn.errors import ConfigError
 
+#: Real crack-free rasters used as backgrounds. australia.tif is never used for training: it is
+#: the false-alarm test raster. test_tiled.tif is the validation background.
+BACKGROUND_GEOTIFFS = {
+    "train": (
+        "5b90f92da0d7280005fab355_4310.tif",
+        "5dded5bc0140b80006d2e565_23.tif",
+        "OSBS_029.tif",
+        "2018_SJER_3_252000_4107000_image_477.tif",
+        "webodm_orthophoto.tif",
+        "Ortho-DroneMapper_center100.tif",
+    ),
+    "val": ("test_tiled.tif",),
+}
+#: Share of the brickwork no-crack patches (sorted by name) used for training; the rest validate.
+BRICK_TRAIN_SHARE = 0.8
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 
@@ -96,3 +112,23 @@ def read_geotiff_rgb(path: Path, max_side: int = 4096) -> NDArray[np.uint8]:
     if data.dtype != np.uint8:
         data = np.clip(data / max(float(data.max()), 1.0) * 255.0, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(np.moveaxis(data, 0, -1))
+
+
+def _split_sorted(paths: list[Path], split: Literal["train", "val"]) -> list[Path]:
+    cut = int(len(paths) * BRICK_TRAIN_SHARE)
+    return paths[:cut] if split == "train" else paths[cut:]
+
+
+def background_images(data: Path, split: Literal["train", "val"]) -> list[NDArray[np.uint8]]:
+    """Crack-free real images of ``split``: aerial/drone GeoTIFFs and brick walls."""
+    images = [
+        read_geotiff_rgb(data / "geotiff" / n) for n in BACKGROUND_GEOTIFFS[split] if (data / "geotiff" / n).exists()
+    ]
+    brick = sorted((data / "crack-cls" / "brickwork" / "no_crack").glob("*.jpg"))
+    return images + [read_rgb(p) for p in _split_sorted(brick, split)]
+
+
+def brick_crack_images(data: Path, split: Literal["train", "val"]) -> list[NDArray[np.uint8]]:
+    """Brick-wall patches labelled as cracked, split like the crack-free ones."""
+    paths = sorted((data / "crack-cls" / "brickwork" / "crack").glob("*.jpg"))
+    return [read_rgb(p) for p in _split_sorted(paths, split)]

@@ -18,32 +18,18 @@ from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.preprocess import normalize
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
-from geowarn.training.datasets import (
-    crack_free_crops,
-    discover_pairs,
-    load_pairs,
-    read_geotiff_rgb,
-    read_rgb,
-)
+from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
 
 log = logging.getLogger("geowarn.train")
 
-#: Real crack-free rasters used as training backgrounds. australia.tif is held out: it is the
-#: false-alarm test raster. test_tiled.tif is held out for the classifier's validation.
-BACKGROUND_TRAIN_GEOTIFFS = (
-    "5b90f92da0d7280005fab355_4310.tif",
-    "5dded5bc0140b80006d2e565_23.tif",
-    "OSBS_029.tif",
-    "2018_SJER_3_252000_4107000_image_477.tif",
-    "webodm_orthophoto.tif",
-    "Ortho-DroneMapper_center100.tif",
-)
 #: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
 SELECTION_SOURCES = ("gaps384", "shadowcrack", "aiglern-trimm")
 
 
 @dataclass
 class SegTrainConfig:
+    """Settings of one segmenter training run (recorded next to the weights)."""
+
     data: Path
     out: Path
     model: str = "unet-s"
@@ -70,21 +56,16 @@ def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _backgrounds(data: Path, crop: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
-    images = []
-    for name in BACKGROUND_TRAIN_GEOTIFFS:
-        path = data / "geotiff" / name
-        if path.exists():
-            images.append(read_geotiff_rgb(path))
-    brick = sorted((data / "crack-cls" / "brickwork" / "no_crack").glob("*.jpg"))
-    images += [read_rgb(p) for p in brick[: int(len(brick) * 0.8)]]
+    images = background_images(data, "train")
     crops = crack_free_crops(images, crop, per_image=4, rng=rng)
     big = [im for im in images if min(im.shape[:2]) >= 1024]
-    crops += crack_free_crops(big, crop, per_image=200, rng=rng)
-    return crops
+    return crops + crack_free_crops(big, crop, per_image=200, rng=rng)
 
 
 @torch.inference_mode()
-def predict_full(model: torch.nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str) -> NDArray[np.float32]:
+def predict_full(
+    model: torch.nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str
+) -> NDArray[np.float32]:
     """Crack probability for a whole image, reflect-padded to the model's size multiple."""
     h, w = image.shape[:2]
     ph, pw = (-h) % multiple, (-w) % multiple
@@ -95,8 +76,11 @@ def predict_full(model: torch.nn.Module, image: NDArray[np.uint8], multiple: int
 
 
 def evaluate(
-    model: torch.nn.Module, data: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]], spec_name: str,
-    thresholds: tuple[float, ...] = (0.5,), tolerance: float = 2.0,
+    model: torch.nn.Module,
+    data: list[tuple[NDArray[np.uint8], NDArray[np.uint8]]],
+    spec_name: str,
+    thresholds: tuple[float, ...] = (0.5,),
+    tolerance: float = 2.0,
 ) -> dict[float, ToleranceCounts]:
     """Tolerant counts per threshold over ``data``."""
     model.eval()
@@ -151,10 +135,22 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
         sched.step()
         if step % cfg.eval_every == 0 or step == cfg.steps:
             counts = evaluate(model, val_data, cfg.model)[0.5]
-            row = {"step": step, "loss": float(loss), "val_f1_2px": counts.f1, "val_precision": counts.precision,
-                   "val_recall": counts.recall, "elapsed_s": time.time() - start}
+            row = {
+                "step": step,
+                "loss": float(loss),
+                "val_f1_2px": counts.f1,
+                "val_precision": counts.precision,
+                "val_recall": counts.recall,
+                "elapsed_s": time.time() - start,
+            }
             history.append(row)
-            log.info("step=%d loss=%.4f val_f1_2px=%.4f elapsed_s=%.0f", step, float(loss), counts.f1, row["elapsed_s"])
+            log.info(
+                "step=%d loss=%.4f val_f1_2px=%.4f elapsed_s=%.0f",
+                step,
+                float(loss),
+                counts.f1,
+                row["elapsed_s"],
+            )
             if counts.f1 > best_f1:
                 best_f1 = counts.f1
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -179,6 +175,7 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: ``python -m geowarn.training.segmenter --data DIR --out FILE.pt``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder (crack-seg/, geotiff/...)")
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.pt)")
@@ -190,8 +187,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = SegTrainConfig(data=args.data, out=args.out, model=args.model, steps=args.steps,
-                         batch_size=args.batch_size, eval_every=args.eval_every, seed=args.seed, threads=args.threads)
+    cfg = SegTrainConfig(
+        data=args.data,
+        out=args.out,
+        model=args.model,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        threads=args.threads,
+    )
     print(json.dumps({k: v for k, v in train(cfg).items() if k != "history"}, indent=2))
 
 

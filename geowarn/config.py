@@ -1,0 +1,68 @@
+"""Validated configuration for ``geowarn detect`` (YAML file + command-line overrides)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geowarn.errors import ConfigError
+
+
+class DetectConfig(BaseModel):
+    """Every knob of the detection pipeline; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    classifier: str | None = Field("tilecls-s", description="tile gate model name; null segments every tile")
+    segmenter: str = Field("unet-s", description="segmentation model name")
+    classifier_weights: Path | None = Field(None, description="weights file overriding the shipped one")
+    segmenter_weights: Path | None = Field(None, description="weights file overriding the shipped one")
+    gate_threshold: float | None = Field(None, ge=0, le=1, description="tile gate threshold; null: manifest value")
+    prob_threshold: float | None = Field(None, gt=0, lt=1, description="crack mask threshold; null: manifest value")
+    tile_core: int = Field(256, ge=32, le=4096, description="tile stride in px (tiles add 2 x margin)")
+    tile_margin: int = Field(16, ge=0, le=256, description="overlap on each tile side in px")
+    target_gsd_m: float | None = Field(None, gt=0, description="resample tiles to this GSD before the models")
+    classify_batch: int = Field(64, ge=1)
+    segment_batch: int = Field(16, ge=1)
+    min_crack_length_m: float = Field(0.10, ge=0, description="cracks shorter than this are dropped")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")
+    threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores")
+    gdal_cache_mb: int = Field(256, ge=16, description="GDAL block cache size")
+
+    @field_validator("classifier", mode="before")
+    @classmethod
+    def _no_gate(cls, value: object) -> object:
+        """``none`` or an empty string disables the gate."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (paths as strings)."""
+        return self.model_dump(mode="json")
+
+
+def load_detect_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> DetectConfig:
+    """Read ``path`` (YAML, optional) and apply ``overrides`` (None values ignored)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config ({exc.strerror}); check the path") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+        data.update(loaded.get("detect", loaded))
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return DetectConfig(**data)
+    except ValidationError as exc:
+        where = str(path) if path else "command line"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{where}: invalid detect settings: {problems}") from exc

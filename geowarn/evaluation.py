@@ -1,0 +1,189 @@
+"""Figures for the model card: shipped models vs the morphological baseline on held-out real data.
+
+Segmentation: F1 with 0 and 2 px tolerance (pixel masks, dataset-level counts) on each source's
+``test`` split, or its ``val`` split where the source has no test split and that val split was
+never used for training or selection (crack500, deepcrack). False alarms: total crack length per
+hectare that ``detect`` reports on ``geotiff/australia.tif``, a real drone orthomosaic without
+cracks that no model saw in training.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from geowarn.config import DetectConfig
+from geowarn.errors import ConfigError
+from geowarn.inference.detect import detect, load_cascade
+from geowarn.logs import log_event
+from geowarn.metrics import ToleranceCounts, tolerance_counts
+from geowarn.models.baseline import BlackHatParams, blackhat_detect
+from geowarn.training.datasets import discover_pairs, load_pairs
+from geowarn.training.segmenter import SELECTION_SOURCES
+
+log = logging.getLogger("geowarn.eval")
+
+FALSE_ALARM_RASTER = "geotiff/australia.tif"
+BASELINE_GRID = [BlackHatParams(k, t, a) for k in (9, 15, 21) for t in (10.0, 15.0, 20.0, 30.0, 40.0) for a in (30,)]
+
+
+def evaluation_splits(seg_root: Path) -> dict[str, str]:
+    """Held-out split per source: ``test`` where present, else an untouched ``val``."""
+    splits: dict[str, str] = {}
+    for source in sorted(p.name for p in seg_root.iterdir() if p.is_dir()):
+        if (seg_root / source / "test").is_dir():
+            splits[source] = "test"
+        elif (seg_root / source / "val").is_dir() and source not in SELECTION_SOURCES:
+            splits[source] = "val"
+    return splits
+
+
+def tune_baseline(seg_root: Path, limit: int | None) -> BlackHatParams:
+    """Best black-hat parameters by F1@2px on the selection val splits (as the models were)."""
+    pairs = load_pairs(discover_pairs(seg_root, "val", SELECTION_SOURCES)[: limit or None])
+    best, best_f1 = BASELINE_GRID[0], -1.0
+    for params in BASELINE_GRID:
+        counts = ToleranceCounts()
+        for image, mask in pairs:
+            counts += tolerance_counts(blackhat_detect(image, params), mask.astype(bool), 2.0)
+        if counts.f1 > best_f1:
+            best, best_f1 = params, counts.f1
+    return best
+
+
+def _row(counts2: ToleranceCounts, counts0: ToleranceCounts) -> dict[str, float]:
+    return {
+        "f1_2px": counts2.f1,
+        "precision_2px": counts2.precision,
+        "recall_2px": counts2.recall,
+        "f1_0px": counts0.f1,
+    }
+
+
+def _full_image_prob(cascade: Any, image: NDArray[np.uint8]) -> tuple[NDArray[np.float32], float]:
+    """Segmenter probability of a whole image and the gate's crack probability for it."""
+    tile = image[None]
+    prob = cascade.segment(tile, 1)[0]
+    gate = float(cascade.classify(tile, 1)[0]) if cascade.classifier else 1.0
+    return prob, gate
+
+
+def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
+    """Score the shipped cascade, its segmenter alone and the baseline; see the module docstring."""
+    seg_root = data / "crack-seg"
+    if not seg_root.is_dir():
+        raise ConfigError(f"{seg_root} not found; pass --data pointing at the shared data folder")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    cascade = load_cascade(DetectConfig(device="cpu"))
+    threshold = cascade.segmenter.threshold
+    gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0
+    t0 = time.perf_counter()
+    baseline = tune_baseline(seg_root, limit)
+    log_event(
+        log,
+        "baseline tuned",
+        kernel=baseline.kernel,
+        threshold=baseline.threshold,
+        seconds=round(time.perf_counter() - t0, 1),
+    )
+    per_source: dict[str, Any] = {}
+    for source, split in evaluation_splits(seg_root).items():
+        pairs = load_pairs(discover_pairs(seg_root, split, [source])[: limit or None])
+        counts = {k: (ToleranceCounts(), ToleranceCounts()) for k in ("segmenter", "cascade", "baseline")}
+        gated = 0
+        for image, mask in pairs:
+            truth = mask.astype(bool)
+            prob, gate = _full_image_prob(cascade, image)
+            seg = prob >= threshold
+            cas = seg if gate >= gate_threshold else np.zeros_like(seg)
+            gated += int(gate < gate_threshold)
+            base = blackhat_detect(image, baseline)
+            for key, pred in (("segmenter", seg), ("cascade", cas), ("baseline", base)):
+                counts[key][0].__iadd__(tolerance_counts(pred, truth, 2.0))
+                counts[key][1].__iadd__(tolerance_counts(pred, truth, 0.0))
+        per_source[source] = {"split": split, "images": len(pairs), "gated_out_images": gated}
+        per_source[source].update({k: _row(*v) for k, v in counts.items()})
+        log_event(
+            log,
+            "source scored",
+            source=source,
+            split=split,
+            images=len(pairs),
+            cascade_f1_2px=round(per_source[source]["cascade"]["f1_2px"], 4),
+            baseline_f1_2px=round(per_source[source]["baseline"]["f1_2px"], 4),
+        )
+    return {
+        "dataset": str(data),
+        "metric": "F1 with 2 px tolerance (and 0 px), pixel masks, counts summed over the split",
+        "segmenter": {"name": cascade.segmenter.spec.name, "threshold": threshold, "sha256": cascade.segmenter.sha256},
+        "classifier": {
+            "name": cascade.classifier.spec.name,
+            "threshold": gate_threshold,
+            "sha256": cascade.classifier.sha256,
+        }
+        if cascade.classifier
+        else None,
+        "baseline": {
+            "kernel": baseline.kernel,
+            "threshold": baseline.threshold,
+            "min_area": baseline.min_area,
+            "tuned_on": [f"{s}/val" for s in SELECTION_SOURCES],
+        },
+        "sources": per_source,
+        "false_alarms": false_alarm_rate(data / FALSE_ALARM_RASTER),
+        "limit_per_source": limit,
+    }
+
+
+def false_alarm_rate(raster: Path) -> dict[str, Any]:
+    """Crack length per hectare that ``detect`` (cascade, and segmenter alone) finds on ``raster``."""
+    if not raster.exists():
+        return {"raster": str(raster), "skipped": "file not found"}
+    out: dict[str, Any] = {"raster": str(raster)}
+    for label, config in (
+        ("cascade", DetectConfig(device="cpu")),
+        ("segmenter_alone", DetectConfig(device="cpu", classifier=None)),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            result = detect(raster, Path(tmp), config, progress=False, quiet=True)
+        gsd = result.manifest["input"]["raster"]["gsd_m"]
+        hectares = result.counts["valid_pixels"] * gsd * gsd / 1e4
+        out[label] = {
+            "cracks": result.n_cracks,
+            "length_m": result.total_length_m,
+            "area_ha": hectares,
+            "length_m_per_ha": result.total_length_m / hectares if hectares else None,
+            "tiles_gated_in": result.counts["tiles_positive"],
+            "tiles": result.counts["tiles_classified"],
+        }
+    return out
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of :func:`evaluate_defaults` results."""
+    lines = [
+        f"Metric: {report['metric']}",
+        f"{'source':<15}{'split':<6}{'n':>5}  {'cascade F1@2':>12}{'segm. F1@2':>11}{'baseline F1@2':>14}"
+        f"{'cascade F1@0':>13}",
+    ]
+    for source, r in report["sources"].items():
+        lines.append(
+            f"{source:<15}{r['split']:<6}{r['images']:>5}  {r['cascade']['f1_2px']:>12.3f}"
+            f"{r['segmenter']['f1_2px']:>11.3f}{r['baseline']['f1_2px']:>14.3f}{r['cascade']['f1_0px']:>13.3f}"
+        )
+    fa = report["false_alarms"]
+    if "cascade" in fa:
+        for key in ("cascade", "segmenter_alone"):
+            v = fa[key]
+            lines.append(
+                f"false alarms on {Path(fa['raster']).name} ({key}): {v['cracks']} cracks, "
+                f"{v['length_m']:.2f} m over {v['area_ha']:.4f} ha = {v['length_m_per_ha']:.1f} m/ha"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Cascade inference over orthomosaics: gate tiles, segment positives, stitch, vectorise."""

@@ -1,0 +1,411 @@
+"""``geowarn detect``: orthomosaic -> crack probability/mask COGs, crack features, run.json.
+
+Stages: validate the input; read tile rows (prefetched in a thread, block-aligned); gate tiles
+with the classifier; segment positive tiles; blend overlapping tiles row by row and write the
+finished rows at once; label connected crack pixels strip by strip; measure and vectorise each
+crack; convert the rasters to COGs. Outputs go to a staging folder inside ``--out`` and are
+moved into place only when everything succeeded, so a failed run leaves no half-written files
+and never destroys the outputs of an earlier run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import rasterio
+import torch
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from geowarn.config import DetectConfig
+from geowarn.errors import OutputError
+from geowarn.inference.cascade import (
+    DEFAULT_GATE_THRESHOLD,
+    DEFAULT_PROB_THRESHOLD,
+    Cascade,
+    LoadedModel,
+    load_model,
+    pick_amp_dtype,
+    pick_device,
+)
+from geowarn.inference.tiles import TileRow, fill_invalid, read_tile_row
+from geowarn.io.outputs import MASK_NODATA, StripWriter, to_cog
+from geowarn.io.raster import RasterInfo, open_orthomosaic
+from geowarn.logs import log_event
+from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
+from geowarn.tiling.blend import RowBlender
+from geowarn.tiling.grid import TileGrid
+from geowarn.vectorize import StripLabeler, vectorize_cracks, write_cracks_gpkg
+
+log = logging.getLogger("geowarn.detect")
+
+PROB_NAME = "crack_prob.tif"
+MASK_NAME = "crack_mask.tif"
+GPKG_NAME = "cracks.gpkg"
+RUN_NAME = "run.json"
+
+
+@dataclass
+class StageClock:
+    """Seconds spent per stage (stages may overlap when run in threads)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+@dataclass
+class DetectResult:
+    """Where the outputs are and what was found."""
+
+    out_dir: Path
+    outputs: dict[str, Path]
+    counts: dict[str, int]
+    n_cracks: int
+    total_length_m: float
+    seconds: dict[str, float]
+    manifest: dict[str, Any]
+
+
+@dataclass
+class _TileStats:
+    total: int = 0
+    nodata: int = 0
+    classified: int = 0
+    positive: int = 0
+    crack_pixels: int = 0
+    valid_pixels: int = 0
+
+
+def _resize_tiles(tiles: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
+    return np.stack([cv2.resize(t, (side, side), interpolation=cv2.INTER_AREA) for t in tiles])
+
+
+def _resize_probs(probs: NDArray[np.float32], side: int) -> NDArray[np.float32]:
+    return np.stack([cv2.resize(p, (side, side), interpolation=cv2.INTER_LINEAR) for p in probs])
+
+
+class _Progress:
+    """A tqdm bar on terminals; periodic parseable log lines otherwise."""
+
+    def __init__(self, total: int, enabled: bool | None, quiet: bool) -> None:
+        show_bar = (sys.stderr.isatty() if enabled is None else enabled) and not quiet
+        self.bar = tqdm(total=total, unit="tile", disable=not show_bar, file=sys.stderr, dynamic_ncols=True)
+        self.log_lines = not show_bar and not quiet
+        self.total = total
+        self.done = 0
+        self.start = time.perf_counter()
+        self.last_log = self.start
+
+    def update(self, n: int, positives: int) -> None:
+        self.done += n
+        self.bar.update(n)
+        self.bar.set_postfix(crack_tiles=positives, refresh=False)
+        now = time.perf_counter()
+        if self.log_lines and (now - self.last_log > 10 or self.done == self.total):
+            rate = self.done / max(now - self.start, 1e-9)
+            log_event(
+                log,
+                "progress",
+                tiles_done=self.done,
+                tiles_total=self.total,
+                tiles_per_s=round(rate, 1),
+                eta_s=round((self.total - self.done) / max(rate, 1e-9), 1),
+                crack_tiles=positives,
+            )
+            self.last_log = now
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def load_cascade(config: DetectConfig) -> Cascade:
+    """Load the configured models onto the chosen device."""
+    device = pick_device(config.device)
+    segmenter = load_model(
+        config.segmenter, config.segmenter_weights, config.prob_threshold, DEFAULT_PROB_THRESHOLD, device
+    )
+    classifier: LoadedModel | None = None
+    if config.classifier:
+        classifier = load_model(
+            config.classifier, config.classifier_weights, config.gate_threshold, DEFAULT_GATE_THRESHOLD, device
+        )
+    return Cascade(segmenter, classifier, device, pick_amp_dtype(device, config.amp))
+
+
+def _process_row(
+    tile_row: TileRow,
+    grid: TileGrid,
+    cascade: Cascade,
+    config: DetectConfig,
+    scale: float,
+    blender: RowBlender,
+    stats: _TileStats,
+    clock: StageClock,
+) -> None:
+    """Gate and segment the tiles of one grid row and blend them in."""
+    indices, tiles = [], []
+    for col in range(grid.cols):
+        stats.total += 1
+        rgb, valid = tile_row.tile(grid, col)
+        if not valid.any():
+            stats.nodata += 1
+            continue
+        indices.append(col)
+        tiles.append(rgb if valid.all() else fill_invalid(rgb, valid))
+    if not tiles:
+        return
+    batch = np.stack(tiles)
+    model_side = round(grid.size * scale)
+    if model_side != grid.size:
+        batch = _resize_tiles(batch, model_side)
+    t0 = time.perf_counter()
+    gate = cascade.classify(batch, config.classify_batch)
+    clock.add("classify", time.perf_counter() - t0)
+    stats.classified += len(batch)
+    threshold = cascade.classifier.threshold if cascade.classifier else 0.0
+    positive = np.flatnonzero(gate >= threshold)
+    stats.positive += len(positive)
+    if not len(positive):
+        return
+    t0 = time.perf_counter()
+    probs = cascade.segment(batch[positive], config.segment_batch)
+    clock.add("segment", time.perf_counter() - t0)
+    if model_side != grid.size:
+        probs = _resize_probs(probs, grid.size)
+    t0 = time.perf_counter()
+    for k, prob in zip(positive, probs, strict=True):
+        col = indices[int(k)]
+        _, valid = tile_row.tile(grid, col)
+        blender.add(tile_row.row, col, np.where(valid, prob, 0.0).astype(np.float32))
+    clock.add("stitch", time.perf_counter() - t0)
+
+
+def _run_tiles(
+    info: RasterInfo,
+    config: DetectConfig,
+    cascade: Cascade,
+    staging: Path,
+    progress: bool | None,
+    quiet: bool,
+    clock: StageClock,
+) -> tuple[_TileStats, StripLabeler]:
+    scale = info.gsd_m / config.target_gsd_m if config.target_gsd_m else 1.0
+    grid = TileGrid(info.width, info.height, max(8, round(config.tile_core / scale)), round(config.tile_margin / scale))
+    blender = RowBlender(grid)
+    labeler = StripLabeler(info.width)
+    stats = _TileStats()
+    threshold = cascade.segmenter.threshold
+    bar = _Progress(len(grid), progress, quiet)
+    log_event(
+        log,
+        "tiling",
+        tiles=len(grid),
+        rows=grid.rows,
+        cols=grid.cols,
+        tile_px=grid.size,
+        overlap_px=2 * grid.margin,
+        model_scale=round(scale, 4),
+    )
+    with (
+        rasterio.open(info.path) as src,
+        StripWriter(staging / PROB_NAME, info, internal_mask=info.has_mask) as prob_out,
+        StripWriter(staging / MASK_NAME, info, nodata=MASK_NODATA) as mask_out,
+        ThreadPoolExecutor(1, thread_name_prefix="geowarn-read") as reader,
+    ):
+        pending: Future[TileRow] = reader.submit(read_tile_row, src, info, grid, 0)
+        for row in range(grid.rows):
+            t0 = time.perf_counter()
+            tile_row = pending.result()
+            clock.add("read_wait", time.perf_counter() - t0)
+            clock.add("read", tile_row.read_seconds)
+            if row + 1 < grid.rows:
+                pending = reader.submit(read_tile_row, src, info, grid, row + 1)
+            _process_row(tile_row, grid, cascade, config, scale, blender, stats, clock)
+            t0 = time.perf_counter()
+            row0, prob = blender.finish_row()
+            a = row0 - (row * grid.core - grid.margin)
+            valid = tile_row.valid[a : a + len(prob), grid.margin : grid.margin + info.width]
+            crack = (prob >= threshold) & valid
+            prob_out.write(row0, np.rint(prob * 255).astype(np.uint8), valid)
+            mask_out.write(row0, np.where(valid, crack, MASK_NODATA).astype(np.uint8))
+            labeler.add_strip(row0, crack)
+            stats.crack_pixels += int(crack.sum())
+            stats.valid_pixels += int(valid.sum())
+            clock.add("write", time.perf_counter() - t0)
+            bar.update(grid.cols, stats.positive)
+    bar.close()
+    return stats, labeler
+
+
+def _prepare_out_dir(out_dir: Path) -> Path:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir} is a file; give a folder for the outputs")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = out_dir / f".geowarn-staging-{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out_dir}: cannot create the output folder ({exc.strerror}); choose a writable location"
+        ) from exc
+    return staging
+
+
+def detect(
+    input_path: Path | str,
+    out_dir: Path | str,
+    config: DetectConfig | None = None,
+    *,
+    cascade: Cascade | None = None,
+    progress: bool | None = None,
+    quiet: bool = False,
+) -> DetectResult:
+    """Run the detection pipeline on one orthomosaic; see the module docstring.
+
+    Raises:
+        InvalidRasterError: the input cannot be used (nothing is written).
+        ModelError: models or weights are missing or corrupt (nothing is written).
+        OutputError: ``out_dir`` is not writable.
+
+    """
+    config = config or DetectConfig()
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    started, t_start = utc_now(), time.perf_counter()
+    clock = StageClock()
+    t0 = time.perf_counter()
+    info = open_orthomosaic(input_path)
+    clock.add("validate", time.perf_counter() - t0)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    t0 = time.perf_counter()
+    cascade = cascade or load_cascade(config)
+    clock.add("load_models", time.perf_counter() - t0)
+    log_event(
+        log,
+        "start",
+        input=str(input_path),
+        width=info.width,
+        height=info.height,
+        gsd_m=round(info.gsd_m, 5),
+        crs=info.crs_name,
+        device=str(cascade.device),
+    )
+    staging = _prepare_out_dir(out_dir)
+    try:
+        with ThreadPoolExecutor(2, thread_name_prefix="geowarn-bg") as background:
+            input_hash = background.submit(sha256_file, input_path)
+            t0 = time.perf_counter()
+            with rasterio.Env(GDAL_CACHEMAX=config.gdal_cache_mb, GDAL_NUM_THREADS="ALL_CPUS"):
+                stats, labeler = _run_tiles(info, config, cascade, staging, progress, quiet, clock)
+            clock.add("tiles_total", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            prob_cog = background.submit(to_cog, staging / PROB_NAME, staging / ("cog-" + PROB_NAME), "AVERAGE")
+            components = labeler.finish()
+            polygons, centerlines = vectorize_cracks(
+                staging / MASK_NAME,
+                staging / PROB_NAME,
+                components,
+                min_length_m=config.min_crack_length_m,
+                metres_per_unit=info.metres_per_unit,
+            )
+            write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines)
+            clock.add("vectorize", time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            to_cog(staging / MASK_NAME, staging / ("cog-" + MASK_NAME), "NEAREST")
+            prob_cog.result()
+            for name in (PROB_NAME, MASK_NAME):
+                os.replace(staging / ("cog-" + name), staging / name)
+            clock.add("cog", time.perf_counter() - t0)
+            digest = input_hash.result()
+        n_cracks = len(polygons)
+        total_length = float(polygons["length_m"].sum()) if n_cracks else 0.0
+        counts = {
+            "tiles_total": stats.total,
+            "tiles_nodata": stats.nodata,
+            "tiles_classified": stats.classified,
+            "tiles_positive": stats.positive,
+            "tiles_segmented": stats.positive,
+            "crack_pixels": stats.crack_pixels,
+            "valid_pixels": stats.valid_pixels,
+            "components": len(components),
+            "cracks": n_cracks,
+        }
+        clock.add("total", time.perf_counter() - t_start)
+        manifest = _manifest(info, digest, config, cascade, counts, total_length, clock, started)
+        write_json_atomic(staging / RUN_NAME, manifest)
+        outputs = {}
+        for name in (PROB_NAME, MASK_NAME, GPKG_NAME, RUN_NAME):
+            os.replace(staging / name, out_dir / name)
+            outputs[name] = out_dir / name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log_event(
+        log,
+        "done",
+        cracks=n_cracks,
+        total_length_m=round(total_length, 3),
+        seconds=round(clock.seconds["total"], 2),
+        out=str(out_dir),
+    )
+    return DetectResult(out_dir, outputs, counts, n_cracks, total_length, clock.seconds, manifest)
+
+
+def _model_record(model: LoadedModel) -> dict[str, Any]:
+    return {
+        "name": model.spec.name,
+        "task": model.spec.task,
+        "weights_sha256": model.sha256,
+        "threshold": model.threshold,
+    }
+
+
+def _manifest(
+    info: RasterInfo,
+    digest: str,
+    config: DetectConfig,
+    cascade: Cascade,
+    counts: dict[str, int],
+    total_length: float,
+    clock: StageClock,
+    started: str,
+) -> dict[str, Any]:
+    mpx = info.megapixels
+    seconds = clock.seconds
+    rates = {
+        "end_to_end_mpx_per_s": mpx / seconds["total"] if seconds.get("total") else None,
+        "classify_tiles_per_s": counts["tiles_classified"] / seconds["classify"] if seconds.get("classify") else None,
+        "segment_tiles_per_s": counts["tiles_segmented"] / seconds["segment"] if seconds.get("segment") else None,
+        "read_mpx_per_s": mpx / seconds["read"] if seconds.get("read") else None,
+    }
+    return {
+        "kind": "geowarn.detect",
+        "started": started,
+        "finished": utc_now(),
+        "input": {"path": str(info.path.resolve()), "sha256": digest, "raster": info.to_dict()},
+        "models": {
+            "segmenter": _model_record(cascade.segmenter),
+            "classifier": _model_record(cascade.classifier) if cascade.classifier else None,
+            "device": str(cascade.device),
+            "amp": str(cascade.amp_dtype) if cascade.amp_dtype else None,
+        },
+        "config": config.to_json_dict(),
+        "environment": environment(),
+        "counts": counts,
+        "total_crack_length_m": total_length,
+        "timings_s": seconds,
+        "rates": rates,
+        "outputs": {"probability": PROB_NAME, "mask": MASK_NAME, "features": GPKG_NAME},
+    }

@@ -1,0 +1,38 @@
+"""Crack mask rasters to crack map features measured in metres.
+
+:class:`StripLabeler` finds the connected crack components of a mask read in strips,
+:func:`measure_component` measures one component in pixels and
+:func:`vectorize_cracks` / :func:`write_cracks_gpkg` produce the georeferenced polygon
+and centreline layers.
+"""
+
+from geowarn.vectorize.components import Component, StripLabeler
+from geowarn.vectorize.features import (
+    CENTERLINE_LAYER,
+    COLUMNS,
+    LENGTH_REL_UNC,
+    POLYGON_LAYER,
+    vectorize_cracks,
+    write_cracks_gpkg,
+)
+from geowarn.vectorize.measure import (
+    ComponentInputError,
+    CrackMeasurement,
+    EmptyComponentError,
+    measure_component,
+)
+
+__all__ = [
+    "CENTERLINE_LAYER",
+    "COLUMNS",
+    "LENGTH_REL_UNC",
+    "POLYGON_LAYER",
+    "Component",
+    "ComponentInputError",
+    "CrackMeasurement",
+    "EmptyComponentError",
+    "StripLabeler",
+    "measure_component",
+    "vectorize_cracks",
+    "write_cracks_gpkg",
+]

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from geowarn.errors import ModelError
+from geowarn.models.registry import build_model, get_spec, list_models
+
+
+def test_unknown_model_lists_known_ones() -> None:
+    with pytest.raises(ModelError, match="unet-s"):
+        get_spec("resnet-9000")
+
+
+@pytest.mark.parametrize("spec", list_models(), ids=lambda s: s.name)
+def test_every_model_runs_forward_and_backward(spec) -> None:
+    model = build_model(spec.name)
+    x = torch.randn(2, 3, 64, 64, requires_grad=True)
+    out = model(x)
+    expected = (2,) if spec.task == "classify" else (2, 1, 64, 64)
+    assert tuple(out.shape) == expected
+    out.mean().backward()
+    assert x.grad is not None

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geowarn.config import DetectConfig, load_detect_config
+from geowarn.errors import ConfigError
+
+
+def test_defaults_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "detect.yaml"
+    path.write_text("detect:\n  tile_core: 512\n  min_crack_length_m: 0.2\n")
+    cfg = load_detect_config(path, {"min_crack_length_m": 0.5, "device": None})
+    assert cfg.tile_core == 512 and cfg.min_crack_length_m == 0.5 and cfg.device == "auto"
+
+
+def test_unknown_key_rejected_with_name_and_value(tmp_path: Path) -> None:
+    path = tmp_path / "detect.yaml"
+    path.write_text("tile_size: 300\n")
+    with pytest.raises(ConfigError) as err:
+        load_detect_config(path)
+    assert "tile_size=300" in str(err.value) and str(path) in str(err.value)
+
+
+def test_out_of_range_value() -> None:
+    with pytest.raises(ConfigError, match=r"prob_threshold=1\.5"):
+        load_detect_config(None, {"prob_threshold": 1.5})
+
+
+def test_bad_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("detect: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_detect_config(path)
+
+
+@pytest.mark.parametrize("value", ["none", "None", ""])
+def test_gate_can_be_disabled(value: str) -> None:
+    assert DetectConfig(classifier=value).classifier is None
+
+
+def test_shipped_default_config_is_valid() -> None:
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_detect_config(root / "config" / "detect.yaml")
+    assert cfg == DetectConfig()
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[1] / "pipelines").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_pipeline_detect_settings_are_valid(path: Path) -> None:
+    load_detect_config(path)

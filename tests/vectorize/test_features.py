@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.windows import Window
+from shapely.geometry import box
+
+from geowarn.errors import InvalidRasterError, UnsupportedCRSError
+from geowarn.vectorize import (
+    CENTERLINE_LAYER,
+    COLUMNS,
+    POLYGON_LAYER,
+    Component,
+    StripLabeler,
+    vectorize_cracks,
+    write_cracks_gpkg,
+)
+
+GSD = 0.02
+ORIGIN = (500000.0, 5100000.0)
+NORTH_UP = Affine.translation(*ORIGIN) @ Affine.scale(GSD, -GSD)
+H, W = 200, 300
+
+
+def write_tif(path: Path, data: np.ndarray, transform: Affine = NORTH_UP, crs: str = "EPSG:32633") -> Path:
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": crs,
+        "transform": transform,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """Mask and probability (uint8) of a horizontal crack A, an oblique crack B and a speck C."""
+    mask = np.zeros((H, W), np.uint8)
+    mask[40:45, 30:230] = 1  # A: 200 x 5 px -> 4.0 m long, 0.10 m wide
+    rr, cc = np.mgrid[0:H, 0:W].astype(float)
+    p0, p1 = np.array([100.0, 50.0]), np.array([180.0, 250.0])
+    u = (p1 - p0) / np.hypot(*(p1 - p0))
+    t = (rr - p0[0]) * u[0] + (cc - p0[1]) * u[1]
+    perp = -(rr - p0[0]) * u[1] + (cc - p0[1]) * u[0]
+    mask[(np.abs(perp) < 1.5) & (t > 0) & (t <= np.hypot(*(p1 - p0)))] = 1  # B: 3 px wide
+    mask[150:153, 10:16] = 1  # C: 6 x 3 px speck
+    mask[0:10, 280:300] = 255  # nodata
+    crack = mask == 1
+    ring = np.zeros_like(crack)
+    ring[1:-1, 1:-1] = crack[:-2, 1:-1] | crack[2:, 1:-1] | crack[1:-1, :-2] | crack[1:-1, 2:]
+    ring &= ~crack
+    rng = np.random.default_rng(7)
+    prob = np.where(crack, 0.9, np.where(ring, 0.5, rng.uniform(0.0, 0.1, crack.shape)))
+    return mask, np.round(prob * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def rasters(tmp_path: Path) -> tuple[Path, Path]:
+    mask, prob = scene()
+    return write_tif(tmp_path / "mask.tif", mask), write_tif(tmp_path / "prob.tif", prob)
+
+
+def components_of(path: Path, strip: int = 37) -> list[Component]:
+    with rasterio.open(path) as src:
+        labeler = StripLabeler(src.width)
+        for row in range(0, src.height, strip):
+            h = min(strip, src.height - row)
+            labeler.add_strip(row, src.read(1, window=Window(0, row, src.width, h)))
+    return labeler.finish()
+
+
+def test_vectorize_attributes_in_metres(rasters: tuple[Path, Path]) -> None:
+    mask_path, prob_path = rasters
+    comps = components_of(mask_path)
+    assert len(comps) == 3  # the 255 nodata block is not a crack
+    polys, lines = vectorize_cracks(mask_path, prob_path, comps, min_length_m=0.5)
+    for gdf in (polys, lines):
+        assert gdf.crs.to_epsg() == 32633
+        assert list(gdf.columns) == [*COLUMNS, "geometry"]
+        assert gdf["crack_id"].tolist() == [1, 2]
+        assert gdf.geometry.is_valid.all()
+    assert set(polys.geom_type) == {"MultiPolygon"} and set(lines.geom_type) == {"MultiLineString"}
+    a, b = polys.iloc[0], polys.iloc[1]
+    assert a.length_m == pytest.approx(4.0, rel=0.03)
+    assert a.mean_width_m == pytest.approx(0.10, abs=0.01) and a.max_width_m == pytest.approx(0.10, abs=0.01)
+    assert a.area_m2 == pytest.approx(1000 * GSD**2) and a.n_pixels == 1000
+    assert a.azimuth_deg == pytest.approx(90.0, abs=0.5)
+    assert a.gsd_m == pytest.approx(GSD) and a.n_branches == 1
+    x0, y0 = ORIGIN
+    expected_bbox = (x0 + 30 * GSD, y0 - 45 * GSD, x0 + 230 * GSD, y0 - 40 * GSD)
+    assert (a.bbox_minx, a.bbox_miny, a.bbox_maxx, a.bbox_maxy) == pytest.approx(expected_bbox)
+    assert a.mean_prob == pytest.approx(0.9, abs=0.01) and a.max_prob == pytest.approx(0.9, abs=0.01)
+    assert a.length_unc_m == pytest.approx(GSD * math.hypot(0.5 * math.sqrt(2), 0.01 * 200), rel=0.05)
+    # the 0.5 ring adds ~1 px per side between the thresholds: sqrt(2 * 0.5**2 + 1**2) px
+    assert a.width_unc_m == pytest.approx(GSD * math.sqrt(1.5), rel=0.1)
+    assert a.length_steps_m < a.length_m
+    assert b.length_m == pytest.approx(GSD * math.hypot(80, 200), rel=0.03)
+    assert b.mean_width_m == pytest.approx(3 * GSD, abs=0.01)
+    assert b.azimuth_deg == pytest.approx(math.degrees(math.atan2(200, -80)), abs=1.0)
+    assert polys.geometry.area.to_numpy() == pytest.approx(polys["area_m2"].to_numpy())
+    assert lines.geometry.length.to_numpy() == pytest.approx(lines["length_m"].to_numpy(), rel=1e-6)
+    with rasterio.open(mask_path) as src:
+        bounds = box(*src.bounds).buffer(1e-6)
+    assert bounds.contains(polys.union_all()) and bounds.contains(lines.union_all())
+    for poly, line in zip(polys.geometry, lines.geometry, strict=True):
+        assert poly.buffer(GSD).contains(line)
+
+
+def test_min_length_filter_and_renumbering(rasters: tuple[Path, Path]) -> None:
+    mask_path, prob_path = rasters
+    comps = components_of(mask_path)
+    polys, _ = vectorize_cracks(mask_path, prob_path, comps, min_length_m=4.2)
+    assert polys["crack_id"].tolist() == [1]
+    assert polys.iloc[0].length_m == pytest.approx(GSD * math.hypot(80, 200), rel=0.03)
+    polys, _ = vectorize_cracks(mask_path, None, comps, min_length_m=0.0)
+    assert polys["crack_id"].tolist() == [1, 2, 3]
+    assert polys["length_m"].iloc[2] < 0.2
+    assert polys["mean_prob"].isna().all()
+
+
+def test_rotated_transform_azimuth(tmp_path: Path) -> None:
+    mask, _ = scene()
+    rotated = Affine.translation(*ORIGIN) @ Affine.rotation(30.0) @ Affine.scale(GSD, -GSD)
+    path = write_tif(tmp_path / "rot.tif", mask, transform=rotated)
+    polys, _ = vectorize_cracks(path, None, components_of(path), min_length_m=3.0)
+    a = polys.iloc[0]
+    assert a.gsd_m == pytest.approx(GSD)
+    assert a.length_m == pytest.approx(4.0, rel=0.03)
+    assert a.azimuth_deg == pytest.approx(60.0, abs=0.5)  # +col axis turned 30 degrees anticlockwise
+
+
+def test_gpkg_round_trip(rasters: tuple[Path, Path], tmp_path: Path) -> None:
+    mask_path, prob_path = rasters
+    polys, lines = vectorize_cracks(mask_path, prob_path, components_of(mask_path), min_length_m=0.5)
+    out = tmp_path / "cracks.gpkg"
+    write_cracks_gpkg(out, polys, lines)
+    write_cracks_gpkg(out, polys, lines)  # rewriting replaces the layers
+    layers = dict(pyogrio.list_layers(out).tolist())
+    assert layers == {POLYGON_LAYER: "MultiPolygon", CENTERLINE_LAYER: "MultiLineString"}
+    for layer, original in ((POLYGON_LAYER, polys), (CENTERLINE_LAYER, lines)):
+        back = gpd.read_file(out, layer=layer)
+        assert back.crs.to_epsg() == 32633
+        assert list(back.columns) == list(original.columns)
+        assert back["crack_id"].tolist() == [1, 2]
+        np.testing.assert_allclose(back["length_m"], original["length_m"])
+        assert back.geometry.is_valid.all()
+        assert shapely.equals_exact(back.geometry.to_numpy(), original.geometry.to_numpy(), 1e-6).all()
+
+
+def test_empty_input_gives_empty_layers(rasters: tuple[Path, Path], tmp_path: Path) -> None:
+    mask_path, prob_path = rasters
+    polys, lines = vectorize_cracks(mask_path, prob_path, [], min_length_m=0.5)
+    for gdf in (polys, lines):
+        assert len(gdf) == 0
+        assert list(gdf.columns) == [*COLUMNS, "geometry"]
+        assert gdf.crs.to_epsg() == 32633
+        assert gdf["crack_id"].dtype == np.int64 and gdf["length_m"].dtype == np.float64
+    out = tmp_path / "empty.gpkg"
+    write_cracks_gpkg(out, polys, lines)
+    layers = dict(pyogrio.list_layers(out).tolist())
+    assert layers == {POLYGON_LAYER: "MultiPolygon", CENTERLINE_LAYER: "MultiLineString"}
+    back = gpd.read_file(out, layer=CENTERLINE_LAYER)
+    assert len(back) == 0 and list(back.columns) == [*COLUMNS, "geometry"]
+
+
+def test_input_errors(rasters: tuple[Path, Path], tmp_path: Path) -> None:
+    mask_path, _ = rasters
+    comps = components_of(mask_path)
+    small = write_tif(tmp_path / "small.tif", np.zeros((10, 10), np.uint8))
+    with pytest.raises(InvalidRasterError, match="does not match"):
+        vectorize_cracks(mask_path, small, comps, min_length_m=0.5)
+    with pytest.raises(InvalidRasterError, match="cannot open"):
+        vectorize_cracks(tmp_path / "missing.tif", None, comps, min_length_m=0.5)
+    wrong = [Component(1, 0, 0, 5, 5, 1, 1, 1)]
+    with pytest.raises(InvalidRasterError, match="not a crack pixel"):
+        vectorize_cracks(mask_path, None, wrong, min_length_m=0.5)
+    outside = [Component(1, 190, 0, 210, 5, 1, 195, 1)]
+    with pytest.raises(InvalidRasterError, match="outside"):
+        vectorize_cracks(mask_path, None, outside, min_length_m=0.5)
+    degrees = Affine.translation(15.0, 47.0) @ Affine.scale(1e-6, -1e-6)
+    geo = write_tif(tmp_path / "geo.tif", scene()[0], degrees, "EPSG:4326")
+    with pytest.raises(UnsupportedCRSError):
+        vectorize_cracks(geo, None, comps, min_length_m=0.5)
