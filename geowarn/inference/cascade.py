@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from geowarn.errors import ConfigError, ModelError
-from geowarn.models.preprocess import prepare_input
+from geowarn.models.preprocess import model_input
 from geowarn.models.registry import ModelSpec, get_spec
 from geowarn.models.weights import load_weights, manifest_entry
 
@@ -90,10 +90,6 @@ class Cascade:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def _to_tensor(self, tiles: NDArray[np.uint8]) -> torch.Tensor:
-        x = torch.from_numpy(tiles).to(self.device, non_blocking=True)
-        return x.permute(0, 3, 1, 2)
-
     @torch.inference_mode()
     def classify(self, tiles: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:
         """Crack probability per tile (N x H x W x 3 uint8 -> N); all ones without a gate."""
@@ -102,7 +98,7 @@ class Cascade:
         out = []
         for chunk in _chunks(tiles, batch):
             with self._autocast():
-                logits = self.classifier.module(prepare_input(self._to_tensor(chunk), self.classifier.spec))
+                logits = self.classifier.module(model_input(chunk, self.classifier.spec, self.device))
             out.append(torch.sigmoid(logits.float()).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
@@ -115,7 +111,7 @@ class Cascade:
         out = np.empty((n, h, w), np.float32)
         i = 0
         for chunk in _chunks(tiles, batch):
-            x = prepare_input(self._to_tensor(chunk), self.segmenter.spec)
+            x = model_input(chunk, self.segmenter.spec, self.device)
             if ph or pw:
                 x = F.pad(x, (0, pw, 0, ph), mode="reflect")
             with self._autocast():

@@ -79,7 +79,7 @@ register(
     ModelSpec(
         name="tilecls-s",
         task="classify",
-        builder=lambda: TileClassifier(widths=(16, 32, 64, 96, 128)),
+        builder=lambda: TileClassifier(widths=(8, 16, 32, 64, 96)),
         input_scale=0.5,
         size_multiple=1,
         weights_file="tilecls-s.pt",

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
-from torchvision.transforms import v2
 
-from geowarn.models.preprocess import prepare_input
+from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
+from geowarn.training.augment import classification_augment
 from geowarn.training.datasets import (
     background_images,
     brick_crack_images,
@@ -102,17 +102,6 @@ def patch_set(
     return pos, neg
 
 
-def _augment() -> v2.Compose:
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.RandomApply([v2.RandomRotation(180.0)], p=0.3),
-            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.3, hue=0.05),
-        ]
-    )
-
-
 @torch.inference_mode()
 def scores(model: torch.nn.Module, patches: list[Patch], model_name: str, batch: int = 128) -> NDArray[np.float32]:
     """Crack probability of each patch."""
@@ -120,8 +109,7 @@ def scores(model: torch.nn.Module, patches: list[Patch], model_name: str, batch:
     spec = get_spec(model_name)
     out = []
     for i in range(0, len(patches), batch):
-        x = torch.from_numpy(np.stack(patches[i : i + batch])).permute(0, 3, 1, 2)
-        out.append(torch.sigmoid(model(prepare_input(x, spec))).numpy())
+        out.append(torch.sigmoid(model(model_input(np.stack(patches[i : i + batch]), spec))).numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
@@ -143,7 +131,7 @@ def train(cfg: ClsTrainConfig) -> dict[str, object]:
     model = build_model(cfg.model).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    augment = _augment()
+    augment = classification_augment()
     start = time.time()
     half = cfg.batch_size // 2
     for step in range(1, cfg.steps + 1):
@@ -152,7 +140,7 @@ def train(cfg: ClsTrainConfig) -> dict[str, object]:
         picks += [train_neg[int(i)] for i in rng.integers(0, len(train_neg), cfg.batch_size - half)]
         x = torch.stack([augment(torch.from_numpy(p).permute(2, 0, 1)) for p in picks])
         y = torch.tensor([1.0] * half + [0.0] * (cfg.batch_size - half))
-        loss = F.binary_cross_entropy_with_logits(model(prepare_input(x, spec)), y)
+        loss = F.binary_cross_entropy_with_logits(model(model_input(x.permute(0, 2, 3, 1).numpy(), spec)), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from geowarn.metrics import ToleranceCounts, tolerance_counts
-from geowarn.models.preprocess import normalize
+from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
 from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
@@ -70,8 +70,7 @@ def predict_full(
     h, w = image.shape[:2]
     ph, pw = (-h) % multiple, (-w) % multiple
     padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
-    x = torch.from_numpy(padded).permute(2, 0, 1)[None]
-    logits = model(normalize(x, get_spec(spec_name)).contiguous(memory_format=torch.channels_last))
+    logits = model(model_input(padded[None], get_spec(spec_name)))
     return torch.sigmoid(logits)[0, 0, :h, :w].numpy()
 
 
@@ -126,7 +125,7 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
             img, msk = augment(*to_tensors(bg, np.zeros(bg.shape[:2], np.uint8)))
             images.append(img)
             masks.append(msk)
-        x = normalize(torch.stack(images), spec).contiguous(memory_format=torch.channels_last)
+        x = model_input(torch.stack(images).permute(0, 2, 3, 1).numpy(), spec)
         y = torch.stack(masks).float()
         loss = dice_bce_loss(model(x), y)
         opt.zero_grad(set_to_none=True)

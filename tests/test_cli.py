@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from geowarn.cli import build_parser, main
+from geowarn.logs import JsonFormatter, LogfmtFormatter
+
+
+@pytest.mark.parametrize("command", [[], ["detect"], ["demo"], ["models"], ["eval", "defaults"]])
+def test_help_exits_cleanly(command: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([*command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: geowarn" in capsys.readouterr().out
+
+
+def test_models_lists_registry_as_json(capsys) -> None:
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} >= {"unet-s", "tilecls-s"}
+
+
+def test_invalid_config_value_is_a_usage_error(tmp_path, capsys, make_geotiff) -> None:
+    ortho = make_geotiff()
+    assert main(["detect", str(ortho), "--out", str(tmp_path / "o"), "--prob-threshold", "2", "-q"]) == 2
+    assert "prob_threshold=2.0" in capsys.readouterr().err
+
+
+def _record(**fields: object) -> logging.LogRecord:
+    record = logging.LogRecord("geowarn.detect", logging.INFO, __file__, 1, "progress", (), None)
+    record.__dict__.update(fields)
+    return record
+
+
+def test_logfmt_lines_are_parseable() -> None:
+    line = LogfmtFormatter().format(_record(tiles_done=10, note="two words"))
+    pairs = dict(token.split("=", 1) for token in line.replace('"two words"', "two_words").split(" "))
+    assert pairs["level"] == "info" and pairs["msg"] == "progress" and pairs["tiles_done"] == "10"
+
+
+def test_json_lines_are_parseable() -> None:
+    data = json.loads(JsonFormatter().format(_record(tiles_done=10)))
+    assert data["tiles_done"] == 10 and data["logger"] == "geowarn.detect"
