@@ -17,7 +17,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 
-class RandomChannelGain(v2.Transform):
+class RandomChannelGain(v2.Transform):  # type: ignore[misc]
     """Multiply each RGB channel of images (not masks) by a random gain in ``[low, high]``."""
 
     def __init__(self, low: float = 0.7, high: float = 1.3) -> None:

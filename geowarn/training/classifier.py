@@ -8,11 +8,10 @@ recall, because a missed tile is a missed crack while a false positive only cost
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +23,7 @@ from numpy.typing import NDArray
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import classification_augment
+from geowarn.training.common import save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import (
     background_images,
     brick_crack_images,
@@ -45,7 +45,7 @@ class ClsTrainConfig:
     data: Path
     out: Path
     model: str = "tilecls-s"
-    steps: int = 1500
+    steps: int = 2000
     batch_size: int = 64
     crop: int = 128
     lr: float = 3e-3
@@ -149,11 +149,7 @@ def train(cfg: ClsTrainConfig) -> dict[str, object]:
             log.info("step=%d loss=%.4f elapsed_s=%.0f", step, float(loss), time.time() - start)
     pos_s, neg_s = scores(model, val_pos, cfg.model), scores(model, val_neg, cfg.model)
     threshold = threshold_for_recall(pos_s, cfg.target_recall)
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.contiguous() for k, v in model.state_dict().items()}, cfg.out)
     summary: dict[str, object] = {
-        "model": cfg.model,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "threshold": threshold,
         "val_positives": len(val_pos),
         "val_negatives": len(val_neg),
@@ -162,21 +158,13 @@ def train(cfg: ClsTrainConfig) -> dict[str, object]:
         "val_accuracy_at_0.5": float(((pos_s >= 0.5).sum() + (neg_s < 0.5).sum()) / (len(pos_s) + len(neg_s))),
         "train_seconds": time.time() - start,
     }
-    cfg.out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return save_run(cfg, model.state_dict(), summary)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m geowarn.training.classifier --data DIR --out FILE.pt``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder (crack-seg/, geotiff/...)")
-    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.pt)")
-    parser.add_argument("--model", default="tilecls-s")
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = training_parser(__doc__, "tilecls-s", 2000).parse_args(argv)
+    setup_training_logs()
     cfg = ClsTrainConfig(
         data=args.data, out=args.out, model=args.model, steps=args.steps, seed=args.seed, threads=args.threads
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
+from geowarn.training.common import save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
 
 log = logging.getLogger("geowarn.train")
@@ -33,13 +33,13 @@ class SegTrainConfig:
     data: Path
     out: Path
     model: str = "unet-s"
-    steps: int = 3000
+    steps: int = 6000
     batch_size: int = 16
     background_per_batch: int = 3
     crop: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    eval_every: int = 250
+    eval_every: int = 500
     seed: int = 4
     threads: int = 0
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
@@ -158,34 +158,23 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
     grid = tuple(round(t, 2) for t in np.arange(0.2, 0.85, 0.05))
     sweep = evaluate(model, val_data, cfg.model, thresholds=grid)
     threshold = max(grid, key=lambda t: sweep[t].f1)
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.contiguous() for k, v in best_state.items()}, cfg.out)
     summary: dict[str, object] = {
-        "model": cfg.model,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "best_val_f1_2px_at_0.5": best_f1,
         "threshold": threshold,
         "val_f1_2px_at_threshold": sweep[threshold].f1,
         "history": history,
         "train_seconds": time.time() - start,
     }
-    cfg.out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return save_run(cfg, best_state, summary)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m geowarn.training.segmenter --data DIR --out FILE.pt``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="the shared data folder (crack-seg/, geotiff/...)")
-    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.pt)")
-    parser.add_argument("--model", default="unet-s")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser = training_parser(__doc__, "unet-s", 6000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--eval-every", type=int, default=250)
-    parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=500)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_training_logs()
     cfg = SegTrainConfig(
         data=args.data,
         out=args.out,
