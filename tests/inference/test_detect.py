@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -147,3 +148,39 @@ def test_cli_geographic_crs_exit_code(tmp_path: Path, capsys, make_geotiff) -> N
     ortho = make_geotiff(crs="EPSG:4326", transform=from_origin(15.5, 46.5, 2e-7, 2e-7))
     assert main(["detect", str(ortho), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "gdalwarp -t_srs EPSG:32633" in capsys.readouterr().err
+
+
+def test_resampling_to_model_gsd_keeps_input_grid(tmp_path: Path, toy_cascade) -> None:
+    ortho, true_len_px = crack_ortho(tmp_path)
+    config = DetectConfig(tile_core=64, tile_margin=8, min_crack_length_m=0.05, target_gsd_m=0.03)
+    result = detect(ortho, tmp_path / "out", config, cascade=toy_cascade, progress=False)
+    with rasterio.open(ortho) as src, rasterio.open(result.outputs["crack_mask.tif"]) as mask:
+        assert (mask.transform, mask.width, mask.height) == (src.transform, src.width, src.height)
+    assert result.manifest["config"]["target_gsd_m"] == 0.03
+    assert result.n_cracks == 1
+    assert result.total_length_m == pytest.approx(true_len_px * 0.02, rel=0.05)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_progress_lines_when_not_a_terminal(tmp_path: Path, toy_cascade) -> None:
+    ortho, _ = crack_ortho(tmp_path)
+    handler, logger = _Collect(), logging.getLogger("geowarn.detect")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        detect(ortho, tmp_path / "out", SMALL_TILES, cascade=toy_cascade, progress=False)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    progress = [r for r in handler.records if r.getMessage() == "progress"]
+    assert progress and progress[-1].tiles_done == progress[-1].tiles_total == 25
+    assert hasattr(progress[-1], "eta_s") and hasattr(progress[-1], "tiles_per_s")
