@@ -85,6 +85,8 @@ class _TileStats:
     nodata: int = 0
     classified: int = 0
     positive: int = 0
+    followed: int = 0
+    segmented: int = 0
     crack_pixels: int = 0
     valid_pixels: int = 0
 
@@ -145,6 +147,24 @@ def load_cascade(config: DetectConfig) -> Cascade:
     return Cascade(segmenter, classifier, device, pick_amp_dtype(device, config.amp))
 
 
+def _edge_neighbours(crack: NDArray[np.bool_], col: int, band: int) -> tuple[set[int], set[int]]:
+    """Columns a crack runs into: (same row: left/right, next row: below incl. diagonals)."""
+    same: set[int] = set()
+    if crack[:, :band].any():
+        same.add(col - 1)
+    if crack[:, -band:].any():
+        same.add(col + 1)
+    below: set[int] = set()
+    bottom = crack[-band:]
+    if bottom.any():
+        below.add(col)
+        if bottom[:, :band].any():
+            below.add(col - 1)
+        if bottom[:, -band:].any():
+            below.add(col + 1)
+    return same, below
+
+
 def _process_row(
     tile_row: TileRow,
     grid: TileGrid,
@@ -154,20 +174,26 @@ def _process_row(
     blender: RowBlender,
     stats: _TileStats,
     clock: StageClock,
-) -> None:
-    """Gate and segment the tiles of one grid row and blend them in."""
-    indices, tiles = [], []
+    forced: set[int],
+) -> set[int]:
+    """Gate and segment the tiles of one grid row and blend them in.
+
+    Crack following: a tile the gate rejected is segmented anyway when a crack segmented in a
+    neighbour runs into it (left, right, or from the row above via ``forced``), so a crack is not
+    cut at a seam by one gate miss. Returns the columns of the next row that cracks run into.
+    """
+    tiles: dict[int, NDArray[np.uint8]] = {}
     for col in range(grid.cols):
         stats.total += 1
         rgb, valid = tile_row.tile(grid, col)
         if not valid.any():
             stats.nodata += 1
             continue
-        indices.append(col)
-        tiles.append(rgb if valid.all() else fill_invalid(rgb, valid))
+        tiles[col] = rgb if valid.all() else fill_invalid(rgb, valid)
     if not tiles:
-        return
-    batch = np.stack(tiles)
+        return set()
+    cols = list(tiles)
+    batch = np.stack([tiles[c] for c in cols])
     model_side = round(grid.size * scale)
     if model_side != grid.size:
         batch = _resize_tiles(batch, model_side)
@@ -175,22 +201,36 @@ def _process_row(
     gate = cascade.classify(batch, config.classify_batch)
     clock.add("classify", time.perf_counter() - t0)
     stats.classified += len(batch)
-    threshold = cascade.classifier.threshold if cascade.classifier else 0.0
-    positive = np.flatnonzero(gate >= threshold)
+    gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0
+    positive = {c for c, g in zip(cols, gate, strict=True) if g >= gate_threshold}
     stats.positive += len(positive)
-    if not len(positive):
-        return
-    t0 = time.perf_counter()
-    probs = cascade.segment(batch[positive], config.segment_batch)
-    clock.add("segment", time.perf_counter() - t0)
-    if model_side != grid.size:
-        probs = _resize_probs(probs, grid.size)
-    t0 = time.perf_counter()
-    for k, prob in zip(positive, probs, strict=True):
-        col = indices[int(k)]
-        _, valid = tile_row.tile(grid, col)
-        blender.add(tile_row.row, col, np.where(valid, prob, 0.0).astype(np.float32))
-    clock.add("stitch", time.perf_counter() - t0)
+    queue = sorted(positive | (forced & tiles.keys()))
+    stats.followed += len(queue) - len(positive)
+    index = {c: i for i, c in enumerate(cols)}
+    band = max(2 * grid.margin, 1)
+    next_forced: set[int] = set()
+    done: set[int] = set()
+    while queue:
+        t0 = time.perf_counter()
+        probs = cascade.segment(batch[[index[c] for c in queue]], config.segment_batch)
+        clock.add("segment", time.perf_counter() - t0)
+        if model_side != grid.size:
+            probs = _resize_probs(probs, grid.size)
+        t0 = time.perf_counter()
+        follow: set[int] = set()
+        for col, prob in zip(queue, probs, strict=True):
+            _, valid = tile_row.tile(grid, col)
+            prob = np.where(valid, prob, 0.0).astype(np.float32)
+            blender.add(tile_row.row, col, prob)
+            same, below = _edge_neighbours(prob >= cascade.segmenter.threshold, col, band)
+            follow |= same
+            next_forced |= below
+        done.update(queue)
+        clock.add("stitch", time.perf_counter() - t0)
+        queue = sorted((follow & tiles.keys()) - done)
+        stats.followed += len(queue)
+    stats.segmented += len(done)
+    return {c for c in next_forced if 0 <= c < grid.cols}
 
 
 def _run_tiles(
@@ -226,6 +266,7 @@ def _run_tiles(
         ThreadPoolExecutor(1, thread_name_prefix="geowarn-read") as reader,
     ):
         pending: Future[TileRow] = reader.submit(read_tile_row, src, info, grid, 0)
+        forced: set[int] = set()
         for row in range(grid.rows):
             t0 = time.perf_counter()
             tile_row = pending.result()
@@ -233,7 +274,7 @@ def _run_tiles(
             clock.add("read", tile_row.read_seconds)
             if row + 1 < grid.rows:
                 pending = reader.submit(read_tile_row, src, info, grid, row + 1)
-            _process_row(tile_row, grid, cascade, config, scale, blender, stats, clock)
+            forced = _process_row(tile_row, grid, cascade, config, scale, blender, stats, clock, forced)
             t0 = time.perf_counter()
             row0, prob = blender.finish_row()
             a = row0 - (row * grid.core - grid.margin)
@@ -337,7 +378,8 @@ def detect(
             "tiles_nodata": stats.nodata,
             "tiles_classified": stats.classified,
             "tiles_positive": stats.positive,
-            "tiles_segmented": stats.positive,
+            "tiles_followed": stats.followed,
+            "tiles_segmented": stats.segmented,
             "crack_pixels": stats.crack_pixels,
             "valid_pixels": stats.valid_pixels,
             "components": len(components),

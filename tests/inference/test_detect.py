@@ -9,10 +9,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import torch
 
 from geowarn.cli import main
 from geowarn.config import DetectConfig
 from geowarn.inference import detect as detect_module
+from geowarn.inference.cascade import LoadedModel
 from geowarn.inference.detect import detect
 from geowarn.provenance import sha256_file
 from tests.conftest import soil_rgb, write_geotiff
@@ -184,3 +186,26 @@ def test_progress_lines_when_not_a_terminal(tmp_path: Path, toy_cascade) -> None
     progress = [r for r in handler.records if r.getMessage() == "progress"]
     assert progress and progress[-1].tiles_done == progress[-1].tiles_total == 25
     assert hasattr(progress[-1], "eta_s") and hasattr(progress[-1], "tiles_per_s")
+
+
+class _SeedOnlyGate(torch.nn.Module):
+    """Gate that fires only on near-black pixels (the crack's seed spot), not on the crack."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (-1.9 - x.mean(dim=1).amin(dim=(1, 2))) * 20.0
+
+
+def test_crack_following_segments_tiles_the_gate_missed(tmp_path: Path, toy_cascade) -> None:
+    rgb = soil_rgb(260, 300, seed=3)
+    p0, p1 = (20.0, 20.0), (280.0, 230.0)
+    band = band_mask(260, 300, p0, p1, 5.0)
+    rgb[:, band] = 25
+    rgb[:, 18:24, 18:24] = 1  # only this spot convinces the gate
+    ortho = write_geotiff(tmp_path / "seed.tif", rgb)
+    gate = toy_cascade.classifier
+    toy_cascade.classifier = LoadedModel(gate.spec, _SeedOnlyGate().eval(), gate.sha256, 0.5)
+    result = detect(ortho, tmp_path / "out", SMALL_TILES, cascade=toy_cascade, progress=False)
+    assert result.counts["tiles_positive"] == 1
+    assert result.counts["tiles_followed"] >= 6
+    assert result.n_cracks == 1
+    assert result.total_length_m == pytest.approx(math.dist(p0, p1) * 0.02, rel=0.05)
