@@ -21,7 +21,10 @@ def downscale_tiles(tiles: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]
 
 def model_input(tiles: NDArray[np.uint8], spec: ModelSpec, device: torch.device | str = "cpu") -> torch.Tensor:
     """N x H x W x 3 uint8 tiles -> the spec's scale, normalised, N x 3 x h x w channels-last float32."""
-    x = torch.from_numpy(np.ascontiguousarray(downscale_tiles(tiles, spec.input_scale))).to(device)
+    scaled = downscale_tiles(tiles, spec.input_scale)
+    if not (scaled.flags.writeable and scaled.flags.c_contiguous):
+        scaled = np.array(scaled, order="C")  # torch needs writable memory
+    x = torch.from_numpy(scaled).to(device)
     mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1) * 255.0
     std = torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1) * 255.0
     out = (x.permute(0, 3, 1, 2).float() - mean) / std

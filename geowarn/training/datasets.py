@@ -132,3 +132,18 @@ def brick_crack_images(data: Path, split: Literal["train", "val"]) -> list[NDArr
     """Brick-wall patches labelled as cracked, split like the crack-free ones."""
     paths = sorted((data / "crack-cls" / "brickwork" / "crack").glob("*.jpg"))
     return [read_rgb(p) for p in _split_sorted(paths, split)]
+
+
+def synthetic_backgrounds(count: int, size: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
+    """Crack-free crops of the synthetic slope terrain (domain randomisation for soil/gravel).
+
+    Seeds are drawn from 10,000 upwards, away from the demo scene's seed.
+    """
+    from geowarn.synthetic import render_terrain
+
+    crops = []
+    for _ in range(count):
+        seed = int(rng.integers(10_000, 1_000_000))
+        col, row = (int(v) for v in rng.integers(0, 100_000, 2))
+        crops.append(np.ascontiguousarray(render_terrain(col, row, size, size, seed)))
+    return crops

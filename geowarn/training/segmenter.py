@@ -18,7 +18,13 @@ from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
 from geowarn.training.common import save_run, setup_training_logs, training_parser
-from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
+from geowarn.training.datasets import (
+    background_images,
+    crack_free_crops,
+    discover_pairs,
+    load_pairs,
+    synthetic_backgrounds,
+)
 
 log = logging.getLogger("geowarn.train")
 
@@ -43,6 +49,7 @@ class SegTrainConfig:
     seed: int = 4
     threads: int = 0
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
+    synthetic_negatives: int = 0
 
 
 def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -55,11 +62,12 @@ def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + dice.mean()
 
 
-def _backgrounds(data: Path, crop: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
-    images = background_images(data, "train")
-    crops = crack_free_crops(images, crop, per_image=4, rng=rng)
+def _backgrounds(cfg: SegTrainConfig, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
+    images = background_images(cfg.data, "train")
+    crops = crack_free_crops(images, cfg.crop, per_image=4, rng=rng)
     big = [im for im in images if min(im.shape[:2]) >= 1024]
-    return crops + crack_free_crops(big, crop, per_image=200, rng=rng)
+    crops += crack_free_crops(big, cfg.crop, per_image=200, rng=rng)
+    return crops + synthetic_backgrounds(cfg.synthetic_negatives, cfg.crop, rng)
 
 
 @torch.inference_mode()
@@ -101,7 +109,7 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
     seg_root = cfg.data / "crack-seg"
     train_data = load_pairs(discover_pairs(seg_root, "train"))
     val_data = load_pairs(discover_pairs(seg_root, "val", cfg.selection_sources))
-    backgrounds = _backgrounds(cfg.data, cfg.crop, rng)
+    backgrounds = _backgrounds(cfg, rng)
     log.info("train pairs=%d val pairs=%d backgrounds=%d", len(train_data), len(val_data), len(backgrounds))
 
     model = build_model(cfg.model).to(memory_format=torch.channels_last)
@@ -173,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = training_parser(__doc__, "unet-s", 6000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--background-per-batch", type=int, default=3, help="crack-free crops in each batch")
+    parser.add_argument("--synthetic-negatives", type=int, default=0, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
     cfg = SegTrainConfig(
@@ -184,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         eval_every=args.eval_every,
         seed=args.seed,
         threads=args.threads,
+        background_per_batch=args.background_per_batch,
+        synthetic_negatives=args.synthetic_negatives,
     )
     print(json.dumps({k: v for k, v in train(cfg).items() if k != "history"}, indent=2))
 
