@@ -26,7 +26,7 @@ class DetectConfig(BaseModel):
     tile_margin: int = Field(16, ge=0, le=256, description="overlap on each tile side in px")
     target_gsd_m: float | None = Field(None, gt=0, description="resample tiles to this GSD before the models")
     classify_batch: int = Field(64, ge=1)
-    segment_batch: int = Field(16, ge=1)
+    segment_batch: int | None = Field(None, ge=1, description="null: 4 on CPU (memory), 32 on CUDA")
     min_crack_length_m: float = Field(0.10, ge=0, description="cracks shorter than this are dropped")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")

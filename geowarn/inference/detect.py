@@ -208,11 +208,12 @@ def _process_row(
     stats.followed += len(queue) - len(positive)
     index = {c: i for i, c in enumerate(cols)}
     band = max(2 * grid.margin, 1)
+    segment_batch = config.segment_batch or (32 if cascade.device.type == "cuda" else 4)
     next_forced: set[int] = set()
     done: set[int] = set()
     while queue:
         t0 = time.perf_counter()
-        probs = cascade.segment(batch[[index[c] for c in queue]], config.segment_batch)
+        probs = cascade.segment(batch[[index[c] for c in queue]], segment_batch)
         clock.add("segment", time.perf_counter() - t0)
         if model_side != grid.size:
             probs = _resize_probs(probs, grid.size)

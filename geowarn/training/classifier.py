@@ -30,6 +30,7 @@ from geowarn.training.datasets import (
     crack_free_crops,
     discover_pairs,
     load_pairs,
+    synthetic_backgrounds,
 )
 from geowarn.training.segmenter import SELECTION_SOURCES
 
@@ -51,6 +52,7 @@ class ClsTrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     target_recall: float = 0.93
+    synthetic_negatives: int = 0
     seed: int = 4
     threads: int = 0
 
@@ -99,6 +101,8 @@ def patch_set(
     neg += _random_crops([b for b in backgrounds if min(b.shape[:2]) < 1024], cfg.crop, rng, per_image=2)
     big = [b for b in backgrounds if min(b.shape[:2]) >= 1000]
     neg += crack_free_crops(big, cfg.crop, per_image=300 if split == "train" else 150, rng=rng)
+    if split == "train":
+        neg += synthetic_backgrounds(cfg.synthetic_negatives, cfg.crop, rng)
     return pos, neg
 
 
@@ -190,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = training_parser(__doc__, "tilecls-s", 2000)
     parser.add_argument("--target-recall", type=float, default=0.93, help="tile recall the threshold keeps")
     parser.add_argument("--recalibrate", action="store_true", help="only re-pick the threshold of --out's weights")
+    parser.add_argument("--synthetic-negatives", type=int, default=0, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
     cfg = ClsTrainConfig(
@@ -200,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         threads=args.threads,
         target_recall=args.target_recall,
+        synthetic_negatives=args.synthetic_negatives,
     )
     print(json.dumps(recalibrate(cfg) if args.recalibrate else train(cfg), indent=2))
 
