@@ -161,6 +161,8 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
             if counts.f1 > best_f1:
                 best_f1 = counts.f1
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                cfg.out.parent.mkdir(parents=True, exist_ok=True)
+                torch.save(best_state, cfg.out.with_suffix(".best.pt"))  # survives an interrupted run
     assert best_state is not None
     model.load_state_dict(best_state)
     grid = tuple(round(t, 2) for t in np.arange(0.2, 0.85, 0.05))
