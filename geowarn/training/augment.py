@@ -73,6 +73,6 @@ def classification_augment() -> v2.Compose:
 
 def to_tensors(image_hwc: NDArray[Any], mask_hw: NDArray[Any]) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
     """uint8 numpy arrays to v2 image/mask tensors."""
-    image = tv_tensors.Image(torch.from_numpy(image_hwc).permute(2, 0, 1).contiguous())
-    mask = tv_tensors.Mask(torch.from_numpy(mask_hw)[None])
+    image = tv_tensors.Image(torch.tensor(image_hwc).permute(2, 0, 1).contiguous())  # copies: inputs may be read-only
+    mask = tv_tensors.Mask(torch.tensor(mask_hw)[None])
     return image, mask
