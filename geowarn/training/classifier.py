@@ -52,7 +52,7 @@ class ClsTrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     target_recall: float = 0.93
-    synthetic_negatives: int = 0
+    synthetic_negatives: int = 1500
     seed: int = 4
     threads: int = 0
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = training_parser(__doc__, "tilecls-s", 2000)
     parser.add_argument("--target-recall", type=float, default=0.93, help="tile recall the threshold keeps")
     parser.add_argument("--recalibrate", action="store_true", help="only re-pick the threshold of --out's weights")
-    parser.add_argument("--synthetic-negatives", type=int, default=0, help="crack-free synthetic terrain crops")
+    parser.add_argument("--synthetic-negatives", type=int, default=1500, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
     cfg = ClsTrainConfig(

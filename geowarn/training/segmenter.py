@@ -39,9 +39,9 @@ class SegTrainConfig:
     data: Path
     out: Path
     model: str = "unet-s"
-    steps: int = 6000
+    steps: int = 5000
     batch_size: int = 16
-    background_per_batch: int = 3
+    background_per_batch: int = 4
     crop: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -49,7 +49,7 @@ class SegTrainConfig:
     seed: int = 4
     threads: int = 0
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
-    synthetic_negatives: int = 0
+    synthetic_negatives: int = 1500
 
 
 def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -180,11 +180,11 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m geowarn.training.segmenter --data DIR --out FILE.pt``."""
-    parser = training_parser(__doc__, "unet-s", 6000)
+    parser = training_parser(__doc__, "unet-s", 5000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--background-per-batch", type=int, default=3, help="crack-free crops in each batch")
-    parser.add_argument("--synthetic-negatives", type=int, default=0, help="crack-free synthetic terrain crops")
+    parser.add_argument("--background-per-batch", type=int, default=4, help="crack-free crops in each batch")
+    parser.add_argument("--synthetic-negatives", type=int, default=1500, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
     cfg = SegTrainConfig(
