@@ -28,6 +28,9 @@ class DetectConfig(BaseModel):
     classify_batch: int = Field(64, ge=1)
     segment_batch: int | None = Field(None, ge=1, description="null: 4 on CPU (memory), 32 on CUDA")
     min_crack_length_m: float = Field(0.10, ge=0, description="cracks shorter than this are dropped")
+    min_elongation: float = Field(
+        3.0, ge=0, description="cracks shorter than this many mean widths are dropped (blobs, not cracks)"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")
     threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores")

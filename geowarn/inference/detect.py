@@ -361,6 +361,7 @@ def detect(
                 staging / PROB_NAME,
                 components,
                 min_length_m=config.min_crack_length_m,
+                min_elongation=config.min_elongation,
                 metres_per_unit=info.metres_per_unit,
             )
             write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines)

@@ -254,6 +254,7 @@ def vectorize_cracks(
     components: Iterable[Component],
     *,
     min_length_m: float,
+    min_elongation: float = 0.0,
     metres_per_unit: float = 1.0,
     max_window_px: int = 8192,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -266,6 +267,8 @@ def vectorize_cracks(
         components: Components of ``mask_path``, e.g. from :class:`StripLabeler`.
         min_length_m: Cracks shorter than this (metres) are dropped; so are components
             without a centreline (single skeleton pixel).
+        min_elongation: Components whose length is less than this many times their mean
+            width are dropped: cracks are linear, blobs (shadows, stones) are not.
         metres_per_unit: Metres per CRS unit (required for a geographic CRS).
         max_window_px: Components with a larger bbox side are logged as large.
 
@@ -290,6 +293,8 @@ def vectorize_cracks(
         for comp in components:
             meas, comp_mask, window = _measure_one(comp, mask_src, prob_src, max_window_px)
             if meas.length_px <= 0 or meas.length_px * gsd < min_length_m:
+                continue
+            if meas.length_px < min_elongation * meas.mean_width_px:
                 continue
             wt = mask_src.transform @ Affine.translation(window.col_off, window.row_off)
             cracks.append(_Crack(meas, _polygon(comp_mask, wt), _centreline(meas.branches, wt)))

@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from rasterio.transform import from_origin
 from rasterio.windows import Window
 from shapely.geometry import box
 
@@ -194,3 +195,30 @@ def test_input_errors(rasters: tuple[Path, Path], tmp_path: Path) -> None:
     geo = write_tif(tmp_path / "geo.tif", scene()[0], degrees, "EPSG:4326")
     with pytest.raises(UnsupportedCRSError):
         vectorize_cracks(geo, None, comps, min_length_m=0.5)
+
+
+def test_min_elongation_drops_blobs_keeps_cracks(tmp_path: Path) -> None:
+    mask = np.zeros((120, 200), np.uint8)
+    mask[20:26, 10:190] = 1  # a crack: 180 x 6 px
+    yy, xx = np.mgrid[0:120, 0:200]
+    mask[((yy - 80) / 9) ** 2 + ((xx - 100) / 16) ** 2 <= 1] = 1  # an oval blob, 32 x 18 px
+    path = tmp_path / "mask.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=200,
+        height=120,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:32633",
+        transform=from_origin(500000, 5200000, 0.02, 0.02),
+    ) as dst:
+        dst.write(mask, 1)
+    labeler = StripLabeler(200)
+    labeler.add_strip(0, mask)
+    comps = labeler.finish()
+    kept, _ = vectorize_cracks(path, None, comps, min_length_m=0.0, min_elongation=3.0)
+    everything, _ = vectorize_cracks(path, None, comps, min_length_m=0.0, min_elongation=0.0)
+    assert len(everything) == 2 and len(kept) == 1
+    assert kept.iloc[0]["length_m"] == pytest.approx(180 * 0.02, rel=0.03)
