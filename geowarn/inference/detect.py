@@ -281,8 +281,10 @@ def _run_tiles(
             a = row0 - (row * grid.core - grid.margin)
             valid = tile_row.valid[a : a + len(prob), grid.margin : grid.margin + info.width]
             crack = (prob >= threshold) & valid
-            prob_out.write(row0, np.rint(prob * 255).astype(np.uint8), valid)
-            mask_out.write(row0, np.where(valid, crack, MASK_NODATA).astype(np.uint8))
+            all_valid = bool(valid.all())
+            prob_out.write(row0, cv2.convertScaleAbs(prob, alpha=255.0), valid)
+            mask_u8 = crack.view(np.uint8) if all_valid else np.where(valid, crack, MASK_NODATA).astype(np.uint8)
+            mask_out.write(row0, mask_u8)
             labeler.add_strip(row0, crack)
             stats.crack_pixels += int(crack.sum())
             stats.valid_pixels += int(valid.sum())
@@ -347,11 +349,13 @@ def detect(
     )
     staging = _prepare_out_dir(out_dir)
     try:
-        with ThreadPoolExecutor(2, thread_name_prefix="geowarn-bg") as background:
+        with (
+            rasterio.Env(GDAL_CACHEMAX=config.gdal_cache_mb, GDAL_NUM_THREADS="ALL_CPUS"),
+            ThreadPoolExecutor(2, thread_name_prefix="geowarn-bg") as background,
+        ):
             input_hash = background.submit(sha256_file, input_path)
             t0 = time.perf_counter()
-            with rasterio.Env(GDAL_CACHEMAX=config.gdal_cache_mb, GDAL_NUM_THREADS="ALL_CPUS"):
-                stats, labeler = _run_tiles(info, config, cascade, staging, progress, quiet, clock)
+            stats, labeler = _run_tiles(info, config, cascade, staging, progress, quiet, clock)
             clock.add("tiles_total", time.perf_counter() - t0)
             t0 = time.perf_counter()
             prob_cog = background.submit(to_cog, staging / PROB_NAME, staging / ("cog-" + PROB_NAME), "AVERAGE")

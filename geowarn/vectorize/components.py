@@ -125,7 +125,11 @@ class StripLabeler:
         rows = mask.shape[0]
         if rows == 0:
             return
-        binary = (mask == 1).astype(np.uint8)
+        binary = (mask == 1).view(np.uint8)
+        if not binary.any():  # most strips of a survey hold no crack
+            self._last_row = np.full(self.width, -1, dtype=np.int64)
+            self._next_row += rows
+            return
         n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_32S)
         offset = self._n_labels  # global id of local label k is offset + k - 1
         n_new = n - 1
