@@ -59,7 +59,9 @@ def main() -> None:
     print(f"device        {run['models']['device']}, torch threads from {run['environment']['cpu_count']} cores")
     print(
         f"tiles         {counts['tiles_total']} total, {counts['tiles_positive']} gated in "
-        f"({counts['tiles_positive'] / max(counts['tiles_total'], 1):.1%}), {counts['cracks']} cracks"
+        f"({counts['tiles_positive'] / max(counts['tiles_total'], 1):.1%}), {counts['tiles_followed']} followed "
+        f"along cracks, {counts['tiles_segmented']} segmented "
+        f"({counts['tiles_segmented'] / max(counts['tiles_total'], 1):.1%}), {counts['cracks']} cracks"
     )
     print(
         f"end to end    {wall:.1f} s wall (process), {timings['total']:.1f} s in detect -> "
