@@ -32,7 +32,10 @@ log = logging.getLogger("geowarn.eval")
 
 FALSE_ALARM_RASTER = "geotiff/australia.tif"
 BASELINE_GRID = [
-    BlackHatParams(k, t, a) for k in (5, 9, 15, 21) for t in (10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0) for a in (30,)
+    BlackHatParams(k, t, a)
+    for k in (5, 9, 15, 21, 31)
+    for t in (10.0, 15.0, 20.0, 30.0, 40.0, 55.0, 70.0, 85.0, 100.0)
+    for a in (30, 100)
 ]
 
 
