@@ -282,7 +282,7 @@ def _run_tiles(
             valid = tile_row.valid[a : a + len(prob), grid.margin : grid.margin + info.width]
             crack = (prob >= threshold) & valid
             all_valid = bool(valid.all())
-            prob_out.write(row0, cv2.convertScaleAbs(prob, alpha=255.0), valid)
+            prob_out.write(row0, np.asarray(cv2.convertScaleAbs(prob, alpha=255.0), dtype=np.uint8), valid)
             mask_u8 = crack.view(np.uint8) if all_valid else np.where(valid, crack, MASK_NODATA).astype(np.uint8)
             mask_out.write(row0, mask_u8)
             labeler.add_strip(row0, crack)
