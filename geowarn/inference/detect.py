@@ -294,12 +294,35 @@ def _run_tiles(
     return stats, labeler
 
 
+STAGING_PREFIX = ".geowarn-staging-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_staging(out_dir: Path) -> None:
+    """Delete staging folders left by runs that were killed (their process is gone)."""
+    for path in out_dir.glob(STAGING_PREFIX + "*"):
+        pid = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            log_event(log, "removed staging folder of an interrupted run", path=str(path))
+
+
 def _prepare_out_dir(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir} is a file; give a folder for the outputs")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staging = out_dir / f".geowarn-staging-{uuid.uuid4().hex[:12]}"
+        _remove_stale_staging(out_dir)
+        staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
     except OSError as exc:
         raise OutputError(

@@ -210,3 +210,14 @@ def test_crack_following_segments_tiles_the_gate_missed(tmp_path: Path, toy_casc
     assert result.counts["tiles_followed"] >= 6
     assert result.n_cracks == 1
     assert result.total_length_m == pytest.approx(math.dist(p0, p1) * 0.02, rel=0.05)
+
+
+def test_staging_left_by_a_killed_run_is_removed(tmp_path: Path, toy_cascade) -> None:
+    ortho, _ = crack_ortho(tmp_path)
+    out = tmp_path / "out"
+    stale = out / ".geowarn-staging-999999999-deadbeef"  # no such process
+    stale.mkdir(parents=True)
+    (stale / "crack_prob.tif").write_bytes(b"half written")
+    detect(ortho, out, SMALL_TILES, cascade=toy_cascade, progress=False)
+    assert not stale.exists()
+    assert sorted(p.name for p in out.iterdir()) == ["crack_mask.tif", "crack_prob.tif", "cracks.gpkg", "run.json"]
