@@ -54,6 +54,8 @@ PROB_NAME = "crack_prob.tif"
 MASK_NAME = "crack_mask.tif"
 GPKG_NAME = "cracks.gpkg"
 RUN_NAME = "run.json"
+#: Ground sample distances (m) for which crack-scale features are visible to the shipped models.
+MODEL_GSD_RANGE_M = (0.003, 0.05)
 
 
 @dataclass
@@ -355,6 +357,15 @@ def detect(
     t0 = time.perf_counter()
     info = open_orthomosaic(input_path)
     clock.add("validate", time.perf_counter() - t0)
+    if not config.target_gsd_m and not MODEL_GSD_RANGE_M[0] <= info.gsd_m <= MODEL_GSD_RANGE_M[1]:
+        log_event(
+            log,
+            "pixel size outside the range the models are meant for; expect missed cracks or false alarms",
+            level=logging.WARNING,
+            gsd_m=round(info.gsd_m, 4),
+            range_m=f"{MODEL_GSD_RANGE_M[0]}-{MODEL_GSD_RANGE_M[1]}",
+            fix="resample with --target-gsd 0.02, or fly lower",
+        )
     if config.threads:
         torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
