@@ -364,7 +364,7 @@ def detect(
             level=logging.WARNING,
             gsd_m=round(info.gsd_m, 4),
             range_m=f"{MODEL_GSD_RANGE_M[0]}-{MODEL_GSD_RANGE_M[1]}",
-            fix="resample with --target-gsd 0.02, or fly lower",
+            fix="coarser: fly lower (cracks narrower than ~2 px are invisible); finer: --target-gsd 0.01",
         )
     if config.threads:
         torch.set_num_threads(config.threads)
