@@ -184,3 +184,17 @@ def test_real_geotiffs(shared_data: Path) -> None:
     assert rgba.alpha_band == 4
     with pytest.raises(UnsupportedCRSError, match="gdalwarp"):
         open_orthomosaic(folder / "rgbsmall.tif")
+
+
+def test_internal_mask_respected(tmp_path: Path) -> None:
+    path = write_geotiff(tmp_path / "masked.tif", soil_rgb(64, 64), tiled=True, blockxsize=32, blockysize=32)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "r+") as ds:
+        mask = np.full((64, 64), 255, np.uint8)
+        mask[40:, :] = 0
+        ds.write_mask(mask)
+    assert not (tmp_path / "masked.tif.msk").exists()
+    info = open_orthomosaic(path)
+    assert info.has_mask
+    with rasterio.open(path) as src:
+        _, valid = read_rgb_window(src, info, Window(0, 0, 64, 64))
+    assert valid[:40].all() and not valid[40:].any()
