@@ -59,7 +59,10 @@ def resolve_weights(name: str, weights: Path | None = None) -> tuple[Path, str |
         weights = directory / file_name
         expected = (entry or {}).get("sha256")
     else:
-        expected = entry.get("sha256") if entry and Path(entry["file"]).name == weights.name else None
+        shipped = directory / entry["file"] if entry else None
+        # A user's own weights file has no recorded hash; the shipped file keeps its check.
+        same = shipped is not None and shipped.exists() and weights.exists() and weights.samefile(shipped)
+        expected = entry.get("sha256") if entry and same else None
     if not weights.exists():
         raise ModelError(
             f"weights for model {name!r} not found at {weights}; set GEOWARN_MODELS_DIR to the "

@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -23,7 +22,7 @@ from numpy.typing import NDArray
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import classification_augment
-from geowarn.training.common import save_run, setup_training_logs, training_parser
+from geowarn.training.common import TrainConfig, save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import (
     background_images,
     brick_crack_images,
@@ -40,21 +39,13 @@ Patch = NDArray[np.uint8]
 
 
 @dataclass
-class ClsTrainConfig:
+class ClsTrainConfig(TrainConfig):
     """Settings of one gate training run (recorded next to the weights)."""
 
-    data: Path
-    out: Path
     model: str = "tilecls-s"
     steps: int = 2000
     batch_size: int = 64
-    crop: int = 128
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
     target_recall: float = 0.93
-    synthetic_negatives: int = 1500
-    seed: int = 4
-    threads: int = 0
 
 
 def crack_patches(
@@ -150,7 +141,7 @@ def train(cfg: ClsTrainConfig) -> dict[str, object]:
         opt.step()
         sched.step()
         if step % 250 == 0:
-            log.info("step=%d loss=%.4f elapsed_s=%.0f", step, float(loss), time.time() - start)
+            log.info("step=%d loss=%.4f elapsed_s=%.0f", step, loss.item(), time.time() - start)
     summary = {**gate_calibration(model, cfg, val_pos, val_neg), "train_seconds": time.time() - start}
     return save_run(cfg, model.state_dict(), summary)
 

@@ -5,11 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+
+@dataclass
+class TrainConfig:
+    """Settings every training run has (subclasses set their own defaults and add more)."""
+
+    data: Path
+    out: Path
+    model: str = ""
+    steps: int = 1000
+    batch_size: int = 16
+    crop: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    synthetic_negatives: int = 1500
+    seed: int = 4
+    threads: int = 0
 
 
 def training_parser(description: str | None, model: str, steps: int) -> argparse.ArgumentParser:
@@ -29,7 +46,7 @@ def setup_training_logs() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
 
-def save_run(cfg: Any, state: dict[str, torch.Tensor], summary: dict[str, Any]) -> dict[str, Any]:
+def save_run(cfg: TrainConfig, state: dict[str, torch.Tensor], summary: dict[str, Any]) -> dict[str, Any]:
     """Write the weights to ``cfg.out`` and the summary, with the config, next to them (.train.json)."""
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().contiguous() for k, v in state.items()}, cfg.out)

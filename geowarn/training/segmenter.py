@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
-from geowarn.training.common import save_run, setup_training_logs, training_parser
+from geowarn.training.common import TrainConfig, save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import (
     background_images,
     crack_free_crops,
@@ -33,23 +32,14 @@ SELECTION_SOURCES = ("gaps384", "shadowcrack", "aiglern-trimm")
 
 
 @dataclass
-class SegTrainConfig:
+class SegTrainConfig(TrainConfig):
     """Settings of one segmenter training run (recorded next to the weights)."""
 
-    data: Path
-    out: Path
     model: str = "unet-s"
     steps: int = 5000
-    batch_size: int = 16
     background_per_batch: int = 4
-    crop: int = 128
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
     eval_every: int = 500
-    seed: int = 4
-    threads: int = 0
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
-    synthetic_negatives: int = 1500
 
 
 def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -144,7 +134,7 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
             counts = evaluate(model, val_data, cfg.model)[0.5]
             row = {
                 "step": step,
-                "loss": float(loss),
+                "loss": loss.item(),
                 "val_f1_2px": counts.f1,
                 "val_precision": counts.precision,
                 "val_recall": counts.recall,
@@ -154,7 +144,7 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
             log.info(
                 "step=%d loss=%.4f val_f1_2px=%.4f elapsed_s=%.0f",
                 step,
-                float(loss),
+                loss.item(),
                 counts.f1,
                 row["elapsed_s"],
             )

@@ -62,3 +62,18 @@ def test_shipped_manifest_matches_shipped_files(monkeypatch: pytest.MonkeyPatch)
         assert sha256_file(path) == entry["sha256"]
         for key in ("training_data", "metrics", "threshold"):
             assert key in entry
+
+
+def test_explicit_copy_of_shipped_file_is_still_checked(models_folder: Path) -> None:
+    load_weights("unet-s", models_folder / "unet-s.pt")  # the shipped file itself, by path
+    (models_folder / "unet-s.pt").write_bytes(b"corrupt")
+    with pytest.raises(WeightsChecksumError):
+        load_weights("unet-s", models_folder / "unet-s.pt")
+
+
+def test_own_weights_with_the_same_file_name_load(models_folder: Path, tmp_path: Path) -> None:
+    own = tmp_path / "mine" / "unet-s.pt"
+    own.parent.mkdir()
+    torch.save(build_model("unet-s").state_dict(), own)
+    _, sha = load_weights("unet-s", own)
+    assert sha == sha256_file(own)
