@@ -150,19 +150,27 @@ def load_cascade(config: DetectConfig) -> Cascade:
 
 
 def _edge_neighbours(crack: NDArray[np.bool_], col: int, band: int) -> tuple[set[int], set[int]]:
-    """Columns a crack runs into: (same row: left/right, next row: below incl. diagonals)."""
+    """Columns a crack runs into: (same row: left/right, next row: below incl. diagonals).
+
+    A crack counts as running into a neighbour when at least ``band`` crack pixels lie in the
+    ``band``-px overlap strip on that side (a crack crossing the strip, not a speck).
+    """
+
+    def runs(region: NDArray[np.bool_]) -> bool:
+        return int(region.sum()) >= band
+
     same: set[int] = set()
-    if crack[:, :band].any():
+    if runs(crack[:, :band]):
         same.add(col - 1)
-    if crack[:, -band:].any():
+    if runs(crack[:, -band:]):
         same.add(col + 1)
     below: set[int] = set()
     bottom = crack[-band:]
-    if bottom.any():
+    if runs(bottom):
         below.add(col)
-        if bottom[:, :band].any():
+        if runs(bottom[:, :band]):
             below.add(col - 1)
-        if bottom[:, -band:].any():
+        if runs(bottom[:, -band:]):
             below.add(col + 1)
     return same, below
 

@@ -37,7 +37,8 @@ class SegTrainConfig(TrainConfig):
 
     model: str = "unet-s"
     steps: int = 5000
-    background_per_batch: int = 4
+    background_per_batch: int = 3
+    synthetic_negatives: int = 500
     eval_every: int = 500
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
 
@@ -173,8 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = training_parser(__doc__, "unet-s", 5000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--background-per-batch", type=int, default=4, help="crack-free crops in each batch")
-    parser.add_argument("--synthetic-negatives", type=int, default=1500, help="crack-free synthetic terrain crops")
+    parser.add_argument("--background-per-batch", type=int, default=3, help="crack-free crops in each batch")
+    parser.add_argument("--synthetic-negatives", type=int, default=500, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
     cfg = SegTrainConfig(
