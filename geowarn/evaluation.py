@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 
 from geowarn.config import DetectConfig
@@ -85,7 +84,6 @@ def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
     seg_root = data / "crack-seg"
     if not seg_root.is_dir():
         raise ConfigError(f"{seg_root} not found; pass --data pointing at the shared data folder")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     cascade = load_cascade(DetectConfig(device="cpu"))
     threshold = cascade.segmenter.threshold
     gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0

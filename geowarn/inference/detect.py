@@ -43,6 +43,7 @@ from geowarn.inference.tiles import TileRow, fill_invalid, read_tile_row
 from geowarn.io.outputs import MASK_NODATA, StripWriter, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
+from geowarn.models.preprocess import resize_stack
 from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
 from geowarn.tiling.blend import RowBlender
 from geowarn.tiling.grid import TileGrid
@@ -91,14 +92,6 @@ class _TileStats:
     segmented: int = 0
     crack_pixels: int = 0
     valid_pixels: int = 0
-
-
-def _resize_tiles(tiles: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
-    return np.stack([cv2.resize(t, (side, side), interpolation=cv2.INTER_AREA) for t in tiles])
-
-
-def _resize_probs(probs: NDArray[np.float32], side: int) -> NDArray[np.float32]:
-    return np.stack([cv2.resize(p, (side, side), interpolation=cv2.INTER_LINEAR) for p in probs])
 
 
 class _Progress:
@@ -206,7 +199,7 @@ def _process_row(
     batch = np.stack([tiles[c] for c in cols])
     model_side = round(grid.size * scale)
     if model_side != grid.size:
-        batch = _resize_tiles(batch, model_side)
+        batch = resize_stack(batch, model_side, model_side)
     t0 = time.perf_counter()
     gate = cascade.classify(batch, config.classify_batch)
     clock.add("classify", time.perf_counter() - t0)
@@ -226,7 +219,7 @@ def _process_row(
         probs = cascade.segment(batch[[index[c] for c in queue]], segment_batch)
         clock.add("segment", time.perf_counter() - t0)
         if model_side != grid.size:
-            probs = _resize_probs(probs, grid.size)
+            probs = resize_stack(probs, grid.size, grid.size, cv2.INTER_LINEAR)
         t0 = time.perf_counter()
         follow: set[int] = set()
         for col, prob in zip(queue, probs, strict=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import cv2
 import numpy as np
 import torch
@@ -9,14 +11,20 @@ from numpy.typing import NDArray
 
 from geowarn.models.registry import ModelSpec
 
+_T = TypeVar("_T", bound=np.generic)
+
+
+def resize_stack(arrays: NDArray[_T], width: int, height: int, interpolation: int = cv2.INTER_AREA) -> NDArray[_T]:
+    """Resize each array of an N x H x W (x C) stack with OpenCV (~15x faster than torch here)."""
+    return np.stack([cv2.resize(a, (width, height), interpolation=interpolation) for a in arrays])
+
 
 def downscale_tiles(tiles: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:
-    """Area (box-filter) resampling of N x H x W x 3 uint8 tiles; OpenCV is ~15x faster than torch here."""
+    """Area (box-filter) resampling of N x H x W x 3 uint8 tiles by ``scale``."""
     if scale == 1.0:
         return tiles
     h, w = tiles.shape[1:3]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.stack([cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in tiles])
+    return resize_stack(tiles, max(1, round(w * scale)), max(1, round(h * scale)))
 
 
 def model_input(tiles: NDArray[np.uint8], spec: ModelSpec, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import classification_augment
-from geowarn.training.common import TrainConfig, save_run, setup_training_logs, training_parser
+from geowarn.training.common import TrainConfig, config_from_args, save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import (
     background_images,
     brick_crack_images,
@@ -182,22 +182,12 @@ def recalibrate(cfg: ClsTrainConfig) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m geowarn.training.classifier --data DIR --out FILE.pt``."""
-    parser = training_parser(__doc__, "tilecls-s", 2000)
+    parser = training_parser(__doc__, "tilecls-s", 2000, synthetic_negatives=1500)
     parser.add_argument("--target-recall", type=float, default=0.93, help="tile recall the threshold keeps")
     parser.add_argument("--recalibrate", action="store_true", help="only re-pick the threshold of --out's weights")
-    parser.add_argument("--synthetic-negatives", type=int, default=1500, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
-    cfg = ClsTrainConfig(
-        data=args.data,
-        out=args.out,
-        model=args.model,
-        steps=args.steps,
-        seed=args.seed,
-        threads=args.threads,
-        target_recall=args.target_recall,
-        synthetic_negatives=args.synthetic_negatives,
-    )
+    cfg = config_from_args(ClsTrainConfig, args)
     print(json.dumps(recalibrate(cfg) if args.recalibrate else train(cfg), indent=2))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -29,16 +29,30 @@ class TrainConfig:
     threads: int = 0
 
 
-def training_parser(description: str | None, model: str, steps: int) -> argparse.ArgumentParser:
+_Config = TypeVar("_Config", bound="TrainConfig")
+
+
+def training_parser(
+    description: str | None, model: str, steps: int, synthetic_negatives: int
+) -> argparse.ArgumentParser:
     """Options every training command takes."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder (crack-seg/, geotiff/...)")
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.pt)")
     parser.add_argument("--model", default=model, help=f"registry name (default {model})")
     parser.add_argument("--steps", type=int, default=steps, help=f"optimiser steps (default {steps})")
+    parser.add_argument(
+        "--synthetic-negatives", type=int, default=synthetic_negatives, help="crack-free synthetic terrain crops"
+    )
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     return parser
+
+
+def config_from_args(cls: type[_Config], args: argparse.Namespace) -> _Config:
+    """A training config from the parsed options whose names match its fields."""
+    given = vars(args)
+    return cls(**{f.name: given[f.name] for f in fields(cls) if f.name in given})
 
 
 def setup_training_logs() -> None:

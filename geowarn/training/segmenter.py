@@ -16,7 +16,7 @@ from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import build_model, get_spec
 from geowarn.training.augment import segmentation_augment, to_tensors
-from geowarn.training.common import TrainConfig, save_run, setup_training_logs, training_parser
+from geowarn.training.common import TrainConfig, config_from_args, save_run, setup_training_logs, training_parser
 from geowarn.training.datasets import (
     background_images,
     crack_free_crops,
@@ -171,25 +171,13 @@ def train(cfg: SegTrainConfig) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m geowarn.training.segmenter --data DIR --out FILE.pt``."""
-    parser = training_parser(__doc__, "unet-s", 5000)
+    parser = training_parser(__doc__, "unet-s", 5000, synthetic_negatives=500)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--background-per-batch", type=int, default=3, help="crack-free crops in each batch")
-    parser.add_argument("--synthetic-negatives", type=int, default=500, help="crack-free synthetic terrain crops")
     args = parser.parse_args(argv)
     setup_training_logs()
-    cfg = SegTrainConfig(
-        data=args.data,
-        out=args.out,
-        model=args.model,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        eval_every=args.eval_every,
-        seed=args.seed,
-        threads=args.threads,
-        background_per_batch=args.background_per_batch,
-        synthetic_negatives=args.synthetic_negatives,
-    )
+    cfg = config_from_args(SegTrainConfig, args)
     print(json.dumps({k: v for k, v in train(cfg).items() if k != "history"}, indent=2))
 
 
