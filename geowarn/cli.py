@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geowarn import __version__
+from geowarn.cli_monitor import add_monitor_commands
 from geowarn.errors import GeowarnError
 
 #: Exit status for bad input, configuration, models or output location.
@@ -169,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="at most this many images per source (quick check)")
     _add_output_options(e)
     e.set_defaults(func=cmd_eval_defaults)
+
+    add_monitor_commands(sub, _add_output_options)
     return parser
 
 

@@ -1,0 +1,212 @@
+"""Turn a survey's growth signals into the site's alert level.
+
+1. Each track gets a level from its significant extension and opening rates and from its
+   inverse-velocity time of failure; each zone gets a level from its count of new cracks.
+2. Levels at or above ``persistence.from_level`` (orange by default) stand only when confirmed:
+   the same track (or zone) reached them in the previous survey(s) too, or enough tracks reach
+   them now. Otherwise the level waits one step lower, with the reason said.
+3. Hysteresis: the site steps down one level only after ``hysteresis.surveys`` consecutive
+   surveys below its current level. Changes smaller than the noise floor never count (they
+   arrive here as not significant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from geowarn.alerts.rules import LEVEL_ORDER, Rules
+from geowarn.tracking.growth import FailureEstimate
+
+LEVEL_NAMES = ("green", "yellow", "orange", "red")
+
+
+def _max_level(levels: Sequence[str]) -> str:
+    return max(levels, key=LEVEL_ORDER.__getitem__, default="green")
+
+
+@dataclass(frozen=True)
+class TrackSignal:
+    """What one track did between the previous survey and this one."""
+
+    track_id: int
+    extension_rate: float | None  # mm/day, None when not significant
+    extension_unc: float
+    opening_rate: float | None  # mm/day, None when not significant
+    opening_unc: float
+    failure: FailureEstimate | None = None
+
+
+@dataclass
+class Decision:
+    """The level after one survey, the unconfirmed candidate, and why."""
+
+    level: str
+    candidate: str
+    raw: str
+    reasons: list[str] = field(default_factory=list)
+    track_levels: dict[int, str] = field(default_factory=dict)
+    zone_levels: dict[str, str] = field(default_factory=dict)
+
+    def detail(self) -> dict[str, Any]:
+        """JSON-ready record, read back by later evaluations for persistence and hysteresis."""
+        return {
+            "raw": self.raw,
+            "reasons": self.reasons,
+            "track_levels": {str(k): v for k, v in self.track_levels.items()},
+            "zone_levels": self.zone_levels,
+        }
+
+
+@dataclass(frozen=True)
+class Previous:
+    """An earlier assessment of the site (most recent first when given as a sequence)."""
+
+    level: str
+    candidate: str
+    track_levels: dict[int, str]
+    zone_levels: dict[str, str]
+
+    @classmethod
+    def from_detail(cls, level: str, candidate: str, detail: dict[str, Any]) -> Previous:
+        return cls(
+            level,
+            candidate,
+            {int(k): v for k, v in detail.get("track_levels", {}).items()},
+            dict(detail.get("zone_levels", {})),
+        )
+
+
+def _failure_level(rules: Rules, failure: FailureEstimate, survey_date: date) -> str:
+    window = rules.time_of_failure_days
+    if failure.confidence < window.min_confidence:
+        return "green"
+    days = (failure.when - survey_date).days
+    for name in ("red", "orange", "yellow"):
+        bound = getattr(window, name)
+        if bound is not None and days <= bound:
+            return name
+    return "green"
+
+
+def _track_level(rules: Rules, s: TrackSignal, survey_date: date, reasons: list[str]) -> str:
+    levels = ["green"]
+    if s.extension_rate is not None and s.extension_rate > 0:
+        lvl = rules.extension_rate_mm_day.level_of(s.extension_rate)
+        if lvl != "green":
+            bound = rules.extension_rate_mm_day.bound(lvl)
+            reasons.append(
+                f"crack {s.track_id} extends {s.extension_rate:.1f} ± {s.extension_unc:.1f} mm/day ({lvl} ≥ {bound:g})"
+            )
+        levels.append(lvl)
+    if s.opening_rate is not None and s.opening_rate > 0:
+        lvl = rules.opening_rate_mm_day.level_of(s.opening_rate)
+        if lvl != "green":
+            bound = rules.opening_rate_mm_day.bound(lvl)
+            reasons.append(
+                f"crack {s.track_id} opens {s.opening_rate:.2f} ± {s.opening_unc:.2f} mm/day ({lvl} ≥ {bound:g})"
+            )
+        levels.append(lvl)
+    if s.failure is not None:
+        lvl = _failure_level(rules, s.failure, survey_date)
+        if lvl != "green":
+            reasons.append(
+                f"crack {s.track_id}: inverse-velocity time of failure {s.failure.when} "
+                f"(10-90 %: {s.failure.low} to {s.failure.high}, confidence {s.failure.confidence:.0%}) → {lvl}"
+            )
+        levels.append(lvl)
+    return _max_level(levels)
+
+
+def _confirmed(
+    level: str,
+    rules: Rules,
+    track_levels: dict[int, str],
+    zone_levels: dict[str, str],
+    failure_tracks: set[int],
+    history: Sequence[Previous],
+) -> bool:
+    """Whether ``level`` is confirmed by agreement (several tracks) or persistence (several surveys)."""
+    rank = LEVEL_ORDER[level]
+    at_level = [t for t, lvl in track_levels.items() if LEVEL_ORDER[lvl] >= rank]
+    if len(at_level) >= rules.persistence.cracks or any(t in failure_tracks for t in at_level):
+        return True
+    need = rules.persistence.surveys - 1
+    if need <= 0:
+        return bool(at_level) or any(LEVEL_ORDER[v] >= rank for v in zone_levels.values())
+    recent = list(history[:need])
+    if len(recent) < need:
+        return False
+    for t in at_level:
+        if all(LEVEL_ORDER[p.track_levels.get(t, "green")] >= rank for p in recent):
+            return True
+    for z, lvl in zone_levels.items():
+        if LEVEL_ORDER[lvl] >= rank and all(LEVEL_ORDER[p.zone_levels.get(z, "green")] >= rank for p in recent):
+            return True
+    return False
+
+
+def evaluate(
+    rules: Rules,
+    survey_date: date,
+    signals: Sequence[TrackSignal],
+    new_cracks_by_zone: dict[str, int],
+    history: Sequence[Previous],
+    current_level: str,
+) -> Decision:
+    """The site's level after this survey.
+
+    Args:
+        rules: the site's rules.
+        survey_date: acquisition date of the survey being assessed.
+        signals: per-track growth since the previous survey.
+        new_cracks_by_zone: new cracks (long enough to count) per zone name.
+        history: earlier assessments that had a survey, most recent first (no "nodata" ones).
+        current_level: the site's level before this survey ("green" for a new site).
+
+    """
+    reasons: list[str] = []
+    track_levels = {s.track_id: _track_level(rules, s, survey_date, reasons) for s in signals}
+    failure_tracks = {
+        s.track_id
+        for s in signals
+        if s.failure is not None and _failure_level(rules, s.failure, survey_date) != "green"
+    }
+    zone_levels: dict[str, str] = {}
+    for zone, count in new_cracks_by_zone.items():
+        lvl = rules.new_cracks.level_of(count) if count else "green"
+        zone_levels[zone] = lvl
+        if lvl != "green":
+            reasons.append(f"{count} new cracks in zone {zone} ({lvl} ≥ {rules.new_cracks.bound(lvl):g})")
+    raw = _max_level([*track_levels.values(), *zone_levels.values()])
+
+    candidate = raw
+    gate = LEVEL_ORDER[rules.persistence.from_level]
+    while LEVEL_ORDER[candidate] >= gate and not _confirmed(
+        candidate, rules, track_levels, zone_levels, failure_tracks, history
+    ):
+        lower = LEVEL_NAMES[LEVEL_ORDER[candidate] - 1]
+        reasons.append(
+            f"{candidate} trigger awaits confirmation (the same crack in {rules.persistence.surveys} consecutive "
+            f"surveys, or {rules.persistence.cracks} cracks): {lower} for now"
+        )
+        candidate = lower
+
+    level = candidate
+    current_rank = LEVEL_ORDER.get(current_level, 0)
+    if LEVEL_ORDER[candidate] < current_rank:
+        window = [candidate, *(p.candidate for p in history[: rules.hysteresis.surveys - 1])]
+        below = len(window) >= rules.hysteresis.surveys and all(LEVEL_ORDER[c] < current_rank for c in window)
+        if below:
+            level = LEVEL_NAMES[max(current_rank - 1, max(LEVEL_ORDER[c] for c in window))]
+            reasons.append(
+                f"{rules.hysteresis.surveys} consecutive surveys below {current_level}: stepping down to {level}"
+            )
+        else:
+            level = current_level
+            reasons.append(f"holding {current_level} until {rules.hysteresis.surveys} consecutive surveys are below it")
+    if not reasons:
+        reasons.append("no significant crack growth and no new cracks above the thresholds")
+    return Decision(level, candidate, raw, reasons, track_levels, zone_levels)

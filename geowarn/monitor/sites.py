@@ -1,0 +1,155 @@
+"""Adding and listing sites and surveys; re-adding the same file is a no-op, never a second survey."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from geowarn.alerts.rules import load_site_config
+from geowarn.errors import ConfigError
+from geowarn.io.raster import open_orthomosaic
+from geowarn.monitor.workspace import SLUG_PATTERN, Workspace, get_site
+from geowarn.provenance import sha256_file
+from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
+
+
+def add_site(ws: Workspace, slug: str, name: str | None = None, config: Path | None = None) -> Site:
+    """Create a site; its YAML config (if any) is validated now and re-read at every monitor run.
+
+    Raises:
+        ConfigError: bad slug, existing site, or invalid config.
+
+    """
+    if not SLUG_PATTERN.match(slug):
+        raise ConfigError(
+            f"site id {slug!r} is not a slug; use lower-case letters, digits, '-' or '_' (e.g. north-slope)"
+        )
+    if config is not None:
+        load_site_config(config)
+        config = config.resolve()
+    with ws.store.transaction() as session:
+        if session.scalar(select(Site).where(Site.slug == slug)) is not None:
+            raise ConfigError(f"site {slug!r} exists already; see it with: geowarn site show {slug}")
+        site = Site(slug=slug, name=name or slug, config_path=str(config) if config else None)
+        session.add(site)
+    return site
+
+
+@dataclass(frozen=True)
+class SurveyAdded:
+    """Outcome of ``survey add``: the survey and whether it was new."""
+
+    survey_id: int
+    created: bool
+    message: str
+
+
+def add_survey(ws: Workspace, slug: str, ortho: Path, acquired_on: date) -> SurveyAdded:
+    """Register an orthomosaic as a pending survey of the site.
+
+    The file is validated and hashed; the same file (sha256) for the same site is a no-op.
+
+    Raises:
+        InvalidRasterError: the file is not a usable orthomosaic (nothing is stored).
+        ConfigError: unknown site, CRS different from the site's, or a date not after the latest survey.
+
+    """
+    path = ortho.resolve()
+    info = open_orthomosaic(path)
+    digest = sha256_file(path)
+    with ws.store.transaction() as session:
+        site = get_site(session, slug)
+        existing = session.scalar(select(Survey).where(Survey.site_id == site.id, Survey.sha256 == digest))
+        if existing is not None:
+            return SurveyAdded(
+                existing.id,
+                False,
+                f"{path} is already survey {existing.id} of {slug} ({existing.acquired_on}, {existing.status}); "
+                "nothing added",
+            )
+        if site.crs is not None and site.crs != info.crs_wkt:
+            raise ConfigError(
+                f"{path}: CRS {info.crs_name} differs from site {slug}'s CRS; "
+                f"warp it first: gdalwarp -t_srs <the site's CRS> {path} out.tif"
+            )
+        latest = session.scalar(
+            select(func.max(Survey.acquired_on)).where(Survey.site_id == site.id, Survey.status != "failed")
+        )
+        if latest is not None and acquired_on <= latest:
+            raise ConfigError(
+                f"{path}: survey date {acquired_on} is not after the site's latest survey ({latest}); "
+                "surveys are tracked in date order, so pass the right --date or start a new site"
+            )
+        site.crs = site.crs or info.crs_wkt
+        survey = Survey(
+            site_id=site.id,
+            path=str(path),
+            sha256=digest,
+            acquired_on=acquired_on,
+            width=info.width,
+            height=info.height,
+            gsd_m=info.gsd_m,
+            crs=info.crs_name,
+        )
+        session.add(survey)
+        session.flush()
+        return SurveyAdded(survey.id, True, f"added survey {survey.id} of {slug} ({acquired_on}, pending)")
+
+
+def site_rows(ws: Workspace) -> list[dict[str, Any]]:
+    """One summary row per site: surveys, pending, tracks, level and open acknowledgements."""
+    rows = []
+    with ws.store.transaction() as session:
+        for site in session.scalars(select(Site).order_by(Site.slug)):
+            rows.append(_summary(session, site))
+    return rows
+
+
+def site_detail(ws: Workspace, slug: str) -> dict[str, Any]:
+    """Summary plus the survey list of one site."""
+    with ws.store.transaction() as session:
+        site = get_site(session, slug)
+        row = _summary(session, site)
+        row["surveys"] = [
+            {
+                "id": s.id,
+                "date": s.acquired_on.isoformat(),
+                "status": s.status,
+                "path": s.path,
+                "registration": None
+                if s.reg_ok is None
+                else {"ok": s.reg_ok, "dx_m": s.reg_dx_m, "dy_m": s.reg_dy_m, "residual_m": s.reg_residual_m},
+                "error": s.error,
+            }
+            for s in session.scalars(select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on))
+        ]
+        return row
+
+
+def _summary(session: Any, site: Site) -> dict[str, Any]:
+    surveys = session.scalars(select(Survey).where(Survey.site_id == site.id)).all()
+    last = session.scalar(
+        select(Assessment).where(Assessment.site_id == site.id).order_by(Assessment.id.desc()).limit(1)
+    )
+    tracks = session.scalar(select(func.count(Track.id)).where(Track.site_id == site.id, Track.status != "merged"))
+    unacked = session.scalar(
+        select(func.count(Alert.id)).where(
+            Alert.site_id == site.id, Alert.requires_ack.is_(True), Alert.acked_at.is_(None)
+        )
+    )
+    return {
+        "site": site.slug,
+        "name": site.name,
+        "config": site.config_path,
+        "surveys": len(surveys),
+        "pending": sum(s.status == "pending" for s in surveys),
+        "flagged": sum(s.status in ("flagged", "failed") for s in surveys),
+        "last_survey": max((s.acquired_on for s in surveys), default=None),
+        "tracks": tracks,
+        "level": last.level if last else "green",
+        "unacknowledged": unacked,
+    }

@@ -1,0 +1,247 @@
+"""Tracking and growth for one survey, written to the store in the caller's transaction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from shapely import wkb
+from shapely.geometry import Point
+from shapely.wkt import loads as load_wkt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geowarn.alerts.levels import TrackSignal
+from geowarn.alerts.rules import Rules
+from geowarn.monitor.cracks import measure_of
+from geowarn.store.schema import Crack, Growth, Survey, Track, TrackEvent
+from geowarn.tracking.growth import (
+    FailureEstimate,
+    TrackGrowth,
+    acceleration,
+    apply_noise_floor,
+    empirical_noise,
+    inverse_velocity,
+    track_growth,
+)
+from geowarn.tracking.match import CrackShape, TrackingParams, match_cracks
+
+#: Most recent rates used by the inverse-velocity fit.
+FAILURE_RATES = 5
+SITE_ZONE = "site"
+
+
+@dataclass
+class TrackedCrack:
+    """A crack of this survey with its track and (when it continues one) its growth."""
+
+    crack: Crack
+    track_id: int
+    kind: str  # continued | reappeared | split | new
+    growth: TrackGrowth | None = None
+    previous: list[Crack] = field(default_factory=list)
+    failure: FailureEstimate | None = None
+
+
+@dataclass
+class TrackingOutcome:
+    """What tracking found in one survey."""
+
+    cracks: list[TrackedCrack]
+    signals: list[TrackSignal]
+    new_by_zone: dict[str, int]
+    missing: list[int]
+    merged: dict[int, int]
+
+
+def _last_cracks(session: Session, tracks: list[Track]) -> dict[int, Crack]:
+    out: dict[int, Crack] = {}
+    for track in tracks:
+        crack = session.scalar(
+            select(Crack).where(Crack.track_id == track.id, Crack.survey_id == track.last_survey_id).limit(1)
+        )
+        if crack is not None:
+            out[track.id] = crack
+    return out
+
+
+def _shape(crack: Crack) -> CrackShape:
+    return CrackShape(crack.id, wkb.loads(crack.centerline_wkb), crack.length_m)
+
+
+def registration_unc(session: Session, site_id: int, after: date, upto: date) -> float:
+    """Combined registration uncertainty of the surveys chained between two dates (quadrature sum)."""
+    residuals = session.scalars(
+        select(Survey.reg_residual_m).where(
+            Survey.site_id == site_id,
+            Survey.status == "processed",
+            Survey.acquired_on > after,
+            Survey.acquired_on <= upto,
+        )
+    ).all()
+    return math.sqrt(sum((r or 0.0) ** 2 for r in residuals))
+
+
+def _failure(session: Session, track_id: int, current: Growth) -> FailureEstimate | None:
+    rows = session.scalars(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id)).all()
+    rows = [*[r for r in rows if r.id != current.id], current][-FAILURE_RATES:]
+    if len(rows) < 2:
+        return None
+    dates = {
+        s.id: s.acquired_on
+        for s in session.scalars(select(Survey).where(Survey.id.in_([r.from_survey_id for r in rows])))
+    }
+    origin = min(dates.values())
+    mids, rates, uncs = [], [], []
+    for r in rows:
+        length = r.metrics["length"]
+        if not length["significant"] or length["rate_mm_day"] <= 0:
+            return None
+        mids.append((dates[r.from_survey_id] - origin).days + r.days / 2.0)
+        rates.append(length["rate_mm_day"])
+        uncs.append(length["rate_unc_mm_day"])
+    return inverse_velocity(origin, mids, rates, uncs, seed=track_id)
+
+
+def _zone_of(crack: Crack, zones: list[tuple[str, object]]) -> str:
+    point = Point(crack.centroid_x, crack.centroid_y)
+    for name, polygon in zones:
+        if polygon.contains(point):  # type: ignore[attr-defined]
+            return name
+    return SITE_ZONE
+
+
+def track_survey(
+    session: Session, survey: Survey, cracks: list[Crack], rules: Rules, buffer_m: float
+) -> TrackingOutcome:
+    """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth."""
+    candidates = session.scalars(
+        select(Track).where(Track.site_id == survey.site_id, Track.status.in_(("active", "missing")))
+    ).all()
+    tracks = {t.id: t for t in candidates}
+    last = _last_cracks(session, list(candidates))
+    assignment = match_cracks(
+        {tid: _shape(c) for tid, c in last.items()},
+        [_shape(c) for c in cracks],
+        TrackingParams(buffer_m=buffer_m),
+    )
+    by_key = {c.id: c for c in cracks}
+    last_dates = {
+        s.id: s.acquired_on
+        for s in session.scalars(select(Survey).where(Survey.id.in_({t.last_survey_id for t in candidates})))
+    }
+    tracked: list[TrackedCrack] = []
+
+    def new_track(crack: Crack, kind: str, parent: int | None) -> TrackedCrack:
+        track = Track(
+            site_id=survey.site_id,
+            first_survey_id=survey.id,
+            last_survey_id=survey.id,
+            parent_track_id=parent,
+        )
+        session.add(track)
+        session.flush()
+        crack.track_id = track.id
+        session.add(TrackEvent(survey_id=survey.id, track_id=track.id, kind=kind, related_track_id=parent))
+        return TrackedCrack(crack, track.id, kind)
+
+    continued: dict[int, TrackedCrack] = {}
+    previous_survey_of: dict[int, int] = {}
+    for key, track_id in assignment.continued.items():
+        track, crack = tracks[track_id], by_key[key]
+        kind = "reappeared" if track.status == "missing" else "continued"
+        previous_survey_of[track_id] = track.last_survey_id
+        track.status, track.missed_surveys, track.last_survey_id = "active", 0, survey.id
+        crack.track_id = track_id
+        session.add(TrackEvent(survey_id=survey.id, track_id=track_id, kind=kind))
+        continued[track_id] = TrackedCrack(crack, track_id, kind, previous=[last[track_id]])
+    for track_id, into in assignment.merged_into.items():
+        track = tracks[track_id]
+        track.status, track.merged_into_id = "merged", into
+        session.add(TrackEvent(survey_id=survey.id, track_id=track_id, kind="merged", related_track_id=into))
+        if into in continued:
+            continued[into].previous.append(last[track_id])
+    splits: dict[int, list[Crack]] = {}
+    for key, parent in assignment.split_from.items():
+        tracked.append(new_track(by_key[key], "split", parent))
+        splits.setdefault(parent, []).append(by_key[key])
+    new_ids = set(assignment.new)
+    for key in assignment.new:
+        tracked.append(new_track(by_key[key], "new", None))
+    for track_id in assignment.missing:
+        track = tracks[track_id]
+        if track.status != "missing":
+            session.add(TrackEvent(survey_id=survey.id, track_id=track_id, kind="missing"))
+        track.status, track.missed_surveys = "missing", track.missed_surveys + 1
+    session.flush()
+
+    for track_id, item in continued.items():
+        since = last_dates[previous_survey_of[track_id]]
+        after = [item.crack, *splits.get(track_id, [])]
+        item.growth = track_growth(
+            [measure_of(c) for c in item.previous],
+            [measure_of(c) for c in after],
+            float((survey.acquired_on - since).days),
+            registration_unc(session, survey.site_id, since, survey.acquired_on),
+            rules.significance_sigma,
+            rules.tip_noise_px * survey.gsd_m,
+        )
+    floors = empirical_noise([i.growth for i in continued.values() if i.growth], rules.noise_min_tracks)
+    signals: list[TrackSignal] = []
+    for track_id, item in continued.items():
+        assert item.growth is not None
+        g = item.growth = apply_noise_floor(item.growth, floors, rules.significance_sigma)
+        metrics = g.to_dict()
+        metrics["pair_noise_floor"] = floors.to_dict() if floors else None
+        prior = session.scalar(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id.desc()).limit(1))
+        if prior is not None:
+            p_len = prior.metrics["length"]
+            acc = acceleration(
+                p_len["rate_mm_day"],
+                p_len["rate_unc_mm_day"],
+                -(g.days / 2.0) - prior.days / 2.0,
+                g.length.rate_mm_day,
+                g.length.rate_unc_mm_day,
+                0.0,
+                rules.significance_sigma,
+            )
+            metrics["extension_acceleration_mm_day2"] = {
+                "value": acc.value,
+                "unc": acc.unc,
+                "significant": acc.significant,
+            }
+        row = Growth(
+            track_id=track_id,
+            survey_id=survey.id,
+            from_survey_id=previous_survey_of[track_id],
+            days=g.days,
+            metrics=metrics,
+            significant=g.significant,
+        )
+        session.add(row)
+        session.flush()
+        item.failure = _failure(session, track_id, row)
+        if item.failure is not None:
+            row.metrics = {**metrics, "time_of_failure": item.failure.to_dict()}
+        if g.length_m >= rules.min_alert_crack_length_m:
+            signals.append(
+                TrackSignal(
+                    track_id,
+                    g.length.rate_mm_day if g.length.significant else None,
+                    g.length.rate_unc_mm_day,
+                    g.mean_width.rate_mm_day if g.mean_width.significant else None,
+                    g.mean_width.rate_unc_mm_day,
+                    item.failure,
+                )
+            )
+        tracked.append(item)
+
+    zones = [(z.name, load_wkt(z.wkt)) for z in rules.zones]
+    new_by_zone: dict[str, int] = {SITE_ZONE: 0, **{name: 0 for name, _ in zones}}
+    for item in tracked:
+        if item.crack.id in new_ids and item.crack.length_m >= rules.min_new_crack_length_m:
+            zone = _zone_of(item.crack, zones)
+            new_by_zone[zone] += 1
+    tracked.sort(key=lambda t: t.track_id)
+    return TrackingOutcome(tracked, signals, new_by_zone, list(assignment.missing), dict(assignment.merged_into))

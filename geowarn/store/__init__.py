@@ -1,0 +1,1 @@
+"""Persistent store: SQLAlchemy 2 schema, Alembic migrations and the session factory."""

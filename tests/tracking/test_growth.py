@@ -1,0 +1,79 @@
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from geowarn.tracking.growth import (
+    CrackMeasure,
+    acceleration,
+    apply_noise_floor,
+    empirical_noise,
+    inverse_velocity,
+    track_growth,
+)
+from geowarn.vectorize.features import LENGTH_REL_UNC
+
+
+def crack(length: float, width: float = 0.03, gsd: float = 0.01) -> CrackMeasure:
+    unc = gsd * float(np.hypot(0.5 * np.sqrt(2), LENGTH_REL_UNC * length / gsd))
+    return CrackMeasure(length, unc, width, width * 1.5, gsd * 0.8, length * width)
+
+
+def test_growth_rates_and_uncertainty() -> None:
+    g = track_growth([crack(2.0)], [crack(2.35)], 7.0, registration_unc_m=0.01, tip_noise_m=0.015)
+    assert g.length.delta_m == pytest.approx(0.35)
+    assert g.length.rate_mm_day == pytest.approx(50.0)
+    # endpoint parts (0.5 px x sqrt(2 endpoints) per survey), tip noise, 1 % of the change, registration
+    tip = 0.01 * 0.5 * np.sqrt(2)
+    expected = np.sqrt(2 * tip**2 + 2 * 0.015**2 + (LENGTH_REL_UNC * 0.35) ** 2 + 0.01**2)
+    assert g.length.unc_m == pytest.approx(expected, rel=1e-6)
+    assert g.length.significant
+    assert g.length.rate_unc_mm_day == pytest.approx(1000 * expected / 7)
+
+
+def test_change_below_the_noise_floor_is_not_significant() -> None:
+    g = track_growth([crack(2.0)], [crack(2.02)], 7.0, registration_unc_m=0.01, tip_noise_m=0.015)
+    assert not g.length.significant
+    assert not g.significant
+
+
+def test_merged_cracks_are_summed() -> None:
+    g = track_growth([crack(1.0), crack(0.8)], [crack(2.0)], 10.0, 0.0)
+    assert g.length.delta_m == pytest.approx(0.2)
+
+
+def test_empirical_noise_floor_ignores_a_few_growing_cracks() -> None:
+    rng = np.random.default_rng(0)
+    growths = [track_growth([crack(2.0)], [crack(2.0 + d)], 7.0, 0.0) for d in rng.normal(0, 0.05, 12)]
+    growths.append(track_growth([crack(2.0)], [crack(3.0)], 7.0, 0.0))
+    floor = empirical_noise(growths, min_tracks=5)
+    assert floor is not None
+    assert 0.02 < floor.length_m < 0.09
+    noisy = apply_noise_floor(growths[0], floor)
+    assert noisy.length.unc_m >= floor.length_m
+    assert apply_noise_floor(growths[-1], floor).length.significant
+    assert empirical_noise(growths[:3], min_tracks=5) is None
+
+
+def test_acceleration_from_two_rates() -> None:
+    a = acceleration(10.0, 1.0, 3.5, 24.0, 1.0, 10.5)
+    assert a.value == pytest.approx(2.0)
+    assert a.significant
+
+
+def test_inverse_velocity_recovers_a_known_failure_time() -> None:
+    # v(t) = A / (tf - t): 1/v is linear and reaches zero at tf = 40 days.
+    tf, A = 40.0, 400.0
+    mids = [3.5, 10.5, 17.5, 24.5]
+    rates = [A / (tf - t) for t in mids]
+    origin = date(2026, 5, 1)
+    est = inverse_velocity(origin, mids, rates, [0.3] * 4)
+    assert est is not None
+    assert abs((est.when - (origin + timedelta(days=tf))).days) <= 1
+    assert est.low <= est.when <= est.high
+    assert est.confidence > 0.9
+
+
+def test_inverse_velocity_refuses_decelerating_cracks() -> None:
+    assert inverse_velocity(date(2026, 5, 1), [3.5, 10.5], [30.0, 10.0], [1.0, 1.0]) is None
+    assert inverse_velocity(date(2026, 5, 1), [3.5], [30.0], [1.0]) is None
