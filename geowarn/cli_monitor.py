@@ -153,6 +153,28 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenario_build(args: argparse.Namespace) -> int:
+    """Build a multi-survey scenario suite from real crack imagery."""
+    from geowarn.scenario.build import build_suite
+
+    folders = build_suite(args.data, args.out, seed=args.seed, n_per_kind=args.n_per_kind)
+    print(f"{len(folders)} scenarios in {args.out}: " + ", ".join(f.name for f in folders))
+    return 0
+
+
+def cmd_scenario_run(args: argparse.Namespace) -> int:
+    """Monitor every scenario of a suite and report alert precision/recall and growth errors."""
+    from geowarn.logs import setup_logging
+    from geowarn.monitor.scenarios import format_report, run_suite
+
+    setup_logging("error" if args.quiet else "warning", args.log_format)
+    result = run_suite(args.suite, args.work)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(format_report(result))
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", type=Path, help="workspace folder (default $GEOWARN_HOME or ./geowarn-data)")
     p.add_argument("--db", help="database URL (default $GEOWARN_DB or sqlite in the workspace)")
@@ -226,6 +248,21 @@ def add_monitor_commands(sub: Any, add_output_options: Callable[[argparse.Argume
     _common(p)
     add_output_options(p)
     p.set_defaults(func=cmd_outbox_flush)
+    scen = sub.add_parser("scenario", help="multi-survey scenarios with known truth: build, run and score")
+    scen_sub = scen.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
+    p = scen_sub.add_parser("build", help="build a suite from the held-out real crack images")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="the real data folder")
+    p.add_argument("--out", type=Path, required=True, help="suite folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-per-kind", type=int, default=1, help="scenarios per kind (stable, growing-..., ...)")
+    p.set_defaults(func=cmd_scenario_build)
+    p = scen_sub.add_parser("run", help="monitor every scenario of a suite and score alerts and growth")
+    p.add_argument("suite", type=Path, help="suite folder from 'scenario build'")
+    p.add_argument("--work", type=Path, default=Path("scenario-work"), help="workspaces are created here")
+    p.add_argument("--json", type=Path, help="also write the full result as JSON")
+    add_output_options(p)
+    p.set_defaults(func=cmd_scenario_run)
+
     p = outbox_sub.add_parser("list", help="outbox rows")
     p.add_argument("--status", choices=["pending", "sent", "failed"])
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -9,7 +9,22 @@ from geowarn.cli import build_parser, main
 from geowarn.logs import JsonFormatter, LogfmtFormatter
 
 
-@pytest.mark.parametrize("command", [[], ["detect"], ["demo"], ["models"], ["eval", "defaults"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["detect"],
+        ["demo"],
+        ["models"],
+        ["eval", "defaults"],
+        ["site", "add"],
+        ["survey", "add"],
+        ["monitor"],
+        ["alerts", "ack"],
+        ["outbox", "flush"],
+        ["scenario", "run"],
+    ],
+)
 def test_help_exits_cleanly(command: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([*command, "--help"])

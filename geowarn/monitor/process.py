@@ -193,8 +193,9 @@ class Processor:
             survey.reference_survey_id = prepared.reference_id
             if reg is not None:
                 survey.reg_ok = registered
-                survey.reg_dx_m, survey.reg_dy_m = reg.dx_m, reg.dy_m
-                survey.reg_residual_m = reg.residual_m if math.isfinite(reg.residual_m) else None
+                survey.reg_dx_m, survey.reg_dy_m, survey.reg_residual_m = (
+                    v if math.isfinite(v) else None for v in (reg.dx_m, reg.dy_m, reg.residual_m)
+                )
                 survey.reg_detail = reg.to_dict()
             frame = (0.0, 0.0)
             if reference is not None and reg is not None and registered:

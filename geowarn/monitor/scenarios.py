@@ -1,0 +1,239 @@
+"""Run ``monitor`` over a suite of multi-survey scenarios with known truth and score it.
+
+For each scenario (built by ``geowarn scenario build`` from real crack imagery), a fresh
+workspace gets one site and its surveys, ``monitor`` runs once, and the outcome is compared with
+the truth: registration error against the known GNSS offsets, flagging of unregistrable surveys,
+the growth measured for each truly growing crack, and the highest alert level reached against the
+level the site's rules give on the true growth (same persistence logic, true rates, no noise).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from geowarn.alerts.levels import Previous, TrackSignal, evaluate
+from geowarn.alerts.rules import LEVEL_ORDER, Rules
+from geowarn.monitor.process import Processor, monitor
+from geowarn.monitor.sites import add_site, add_survey
+from geowarn.monitor.workspace import Workspace, open_workspace
+from geowarn.scenario.schema import Scenario, load_scenario, load_suite
+from geowarn.store.schema import Assessment, Crack, Growth, Survey
+
+LEVELS = ("green", "yellow", "orange", "red")
+
+
+def expected_level(scenario: Scenario, rules: Rules) -> str:
+    """Highest level the rules give on the true growth of the scenario's cracks."""
+    history: list[Previous] = []
+    current, highest = "green", "green"
+    pairs: dict[Any, list[TrackSignal]] = {}
+    for g in scenario.growth:
+        if g.change == "new":
+            continue
+        rate = g.extension_rate_mm_day if g.change == "growth" else None
+        pairs.setdefault(g.to_date, []).append(TrackSignal(g.truth_id, rate, 0.0, None, 0.0))
+    for day in sorted(pairs):
+        d = evaluate(rules, day, pairs[day], {}, history, current)
+        history.insert(0, Previous(d.level, d.candidate, d.track_levels, d.zone_levels))
+        current = d.level
+        highest = max(highest, d.level, key=LEVEL_ORDER.__getitem__)
+    return highest
+
+
+@dataclass
+class ScenarioOutcome:
+    """Scored result of one scenario."""
+
+    name: str
+    kind: str
+    growth_class: str
+    expected_level: str
+    reached_level: str
+    levels: list[str]
+    registration_errors_px: list[float] = field(default_factory=list)
+    unregistrable_flagged: list[bool] = field(default_factory=list)
+    growth_errors: list[dict[str, float]] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _site_frame_offset(scenario: Scenario) -> tuple[float, float]:
+    """Site frame = first survey's raster frame: true position P appears at P + offset."""
+    first = scenario.surveys[0]
+    return first.gnss_offset_m
+
+
+def _score_growth(ws: Workspace, scenario: Scenario, out: ScenarioOutcome) -> None:
+    ox, oy = _site_frame_offset(scenario)
+    by_date = {s.date: s for s in scenario.surveys}
+    with ws.store.transaction() as session:
+        surveys = {s.acquired_on: s for s in session.scalars(select(Survey))}
+        for g in scenario.growth:
+            if g.change != "growth" or g.to_date not in surveys:
+                continue
+            truth_crack = next(c for c in by_date[g.to_date].cracks if c.truth_id == g.truth_id)
+            tx, ty = truth_crack.centroid[0] + ox, truth_crack.centroid[1] + oy
+            cracks = session.scalars(select(Crack).where(Crack.survey_id == surveys[g.to_date].id)).all()
+            if not cracks:
+                out.growth_errors.append({"truth_id": g.truth_id, "truth_m": g.delta_length_m, "found": 0.0})
+                continue
+            nearest = min(cracks, key=lambda c: math.hypot(c.centroid_x - tx, c.centroid_y - ty))
+            row = session.scalar(
+                select(Growth).where(Growth.track_id == nearest.track_id, Growth.survey_id == nearest.survey_id)
+            )
+            if row is None:
+                out.growth_errors.append({"truth_id": g.truth_id, "truth_m": g.delta_length_m, "found": 0.0})
+                continue
+            measured = row.metrics["length"]["delta_m"]
+            out.growth_errors.append(
+                {
+                    "truth_id": g.truth_id,
+                    "truth_m": g.delta_length_m,
+                    "measured_m": measured,
+                    "unc_m": row.metrics["length"]["unc_m"],
+                    "error_m": measured - g.delta_length_m,
+                    "within_tolerance": float(
+                        abs(measured - g.delta_length_m) <= max(0.05 * abs(g.delta_length_m), 2 * scenario.gsd_m)
+                    ),
+                    "found": 1.0,
+                }
+            )
+
+
+def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> ScenarioOutcome:
+    """Monitor one scenario in a fresh workspace under ``work`` and score it."""
+    scenario = load_scenario(folder)
+    home = work / scenario.name
+    shutil.rmtree(home, ignore_errors=True)
+    ws = open_workspace(home)
+    try:
+        add_site(ws, "scenario", scenario.name)
+        for s in scenario.surveys:
+            add_survey(ws, "scenario", folder / s.file, s.date)
+        processor = processor_factory(ws) if processor_factory else Processor(ws)
+        monitor(ws, "scenario", processor=processor, today=scenario.surveys[-1].date)
+        rules = ws.site_config(_site(ws)).rules
+        with ws.store.transaction() as session:
+            levels = [a.level for a in session.scalars(select(Assessment).order_by(Assessment.id))]
+            rows = session.scalars(select(Survey).order_by(Survey.acquired_on)).all()
+        out = ScenarioOutcome(
+            scenario.name,
+            scenario.kind,
+            scenario.growth_class,
+            expected_level(scenario, rules),
+            max((lvl for lvl in levels if lvl in LEVEL_ORDER), key=LEVEL_ORDER.__getitem__, default="green"),
+            levels,
+            statuses=[r.status for r in rows],
+        )
+        gsd = scenario.gsd_m
+        for truth, row in zip(scenario.surveys, rows, strict=True):
+            if not truth.registrable:
+                out.unregistrable_flagged.append(row.status == "flagged")
+            elif truth.expected_registration_to_previous_m is not None and row.reg_ok:
+                ex, ey = truth.expected_registration_to_previous_m
+                assert row.reg_dx_m is not None and row.reg_dy_m is not None
+                out.registration_errors_px.append(math.hypot(row.reg_dx_m - ex, row.reg_dy_m - ey) / gsd)
+        _score_growth(ws, scenario, out)
+        return out
+    finally:
+        ws.close()
+
+
+def _site(ws: Workspace) -> Any:
+    from geowarn.monitor.workspace import get_site
+
+    with ws.store.transaction() as session:
+        return get_site(session, "scenario")
+
+
+def summarise(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:
+    """Alert precision/recall (alert = yellow or above), level agreement, registration and growth errors."""
+    alerted = [LEVEL_ORDER[o.reached_level] >= 1 for o in outcomes]
+    should = [LEVEL_ORDER[o.expected_level] >= 1 for o in outcomes]
+    tp = sum(a and s for a, s in zip(alerted, should, strict=True))
+    fp = sum(a and not s for a, s in zip(alerted, should, strict=True))
+    fn = sum(s and not a for a, s in zip(alerted, should, strict=True))
+    reg = [e for o in outcomes for e in o.registration_errors_px]
+    growth = [g for o in outcomes for g in o.growth_errors if g.get("found")]
+    missed = sum(1 for o in outcomes for g in o.growth_errors if not g.get("found"))
+    rel = [abs(g["error_m"]) / abs(g["truth_m"]) for g in growth if g["truth_m"]]
+    flagged = [f for o in outcomes for f in o.unregistrable_flagged]
+    stable = [o for o in outcomes if o.expected_level == "green"]
+    return {
+        "scenarios": len(outcomes),
+        "alert_precision": tp / (tp + fp) if tp + fp else None,
+        "alert_recall": tp / (tp + fn) if tp + fn else None,
+        "true_alerts": tp,
+        "false_alerts": fp,
+        "missed_alerts": fn,
+        "level_exact": sum(o.reached_level == o.expected_level for o in outcomes),
+        "stable_sites_without_alert": f"{sum(o.reached_level == 'green' for o in stable)}/{len(stable)}",
+        "registration_error_px": {
+            "n": len(reg),
+            "median": statistics.median(reg) if reg else None,
+            "max": max(reg) if reg else None,
+        },
+        "unregistrable_flagged": f"{sum(flagged)}/{len(flagged)}",
+        "growth": {
+            "n": len(growth),
+            "not_tracked": missed,
+            "median_abs_error_m": statistics.median(abs(g["error_m"]) for g in growth) if growth else None,
+            "median_rel_error": statistics.median(rel) if rel else None,
+            "within_max_5pct_2px": f"{sum(int(g['within_tolerance']) for g in growth)}/{len(growth)}",
+        },
+    }
+
+
+def run_suite(suite_dir: Path, work: Path, processor_factory: Any = None) -> dict[str, Any]:
+    """Run every scenario of a suite; return the summary and the per-scenario outcomes."""
+    suite = load_suite(suite_dir)
+    outcomes = [run_scenario(suite_dir / name, work, processor_factory) for name in suite.scenarios]
+    return {"suite": str(suite_dir), "summary": summarise(outcomes), "scenarios": [o.to_dict() for o in outcomes]}
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """Markdown tables of the suite run."""
+    s = result["summary"]
+    lines = [
+        "| scenario | kind | growth | expected | reached | levels per survey | reg. error (px) | growth error (m) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for o in result["scenarios"]:
+        reg = ", ".join(f"{e:.2f}" for e in o["registration_errors_px"]) or "-"
+        growth = ", ".join(
+            f"{g['measured_m']:+.3f} vs {g['truth_m']:+.3f}" if g.get("found") else f"not tracked ({g['truth_m']:+.3f})"
+            for g in o["growth_errors"]
+        )
+        lines.append(
+            f"| {o['name']} | {o['kind']} | {o['growth_class']} | {o['expected_level']} | {o['reached_level']} | "
+            f"{' → '.join(o['levels'])} | {reg} | {growth or '-'} |"
+        )
+    g, r = s["growth"], s["registration_error_px"]
+
+    def fmt(v: Any, spec: str = ".3f") -> str:
+        return "-" if v is None else format(v, spec)
+
+    lines += [
+        "",
+        f"- alerts (yellow or above): precision {fmt(s['alert_precision'], '.2f')}, "
+        f"recall {fmt(s['alert_recall'], '.2f')} "
+        f"({s['true_alerts']} true, {s['false_alerts']} false, {s['missed_alerts']} missed); "
+        f"expected level reached exactly in {s['level_exact']}/{s['scenarios']}; "
+        f"stable sites without alert {s['stable_sites_without_alert']}",
+        f"- registration error vs known GNSS offsets: median {fmt(r['median'], '.2f')} px, "
+        f"max {fmt(r['max'], '.2f')} px "
+        f"over {r['n']} survey pairs; unregistrable surveys flagged {s['unregistrable_flagged']}",
+        f"- growth (Δlength of truly growing cracks): median |error| {fmt(g['median_abs_error_m'])} m, "
+        f"median relative error {fmt(g['median_rel_error'], '.1%')}, within max(5 %, 2 px) {g['within_max_5pct_2px']}, "
+        f"not tracked {g['not_tracked']}",
+    ]
+    return "\n".join(lines)
