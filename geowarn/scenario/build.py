@@ -1,0 +1,649 @@
+"""Multi-survey monitoring scenarios with known truth, built from held-out real crack images.
+
+Each scenario is a site (a :class:`~geowarn.scenario.compose.World` of two real crack
+images, ``GSD_M`` pixels, top-left corner at ``ORIGIN_M`` in ``CRS``) surveyed
+``n_surveys`` times ``interval_days`` apart from ``START_DATE``. Every survey has its own
+georeferencing error (uniform in a disc of radius ``MAX_OFFSET_M``) and illumination.
+
+Kinds (``build_suite(kinds=...)``; the ``kind`` recorded in scenario.json in brackets):
+    * ``stable`` [stable]: the same ground every survey.
+    * ``sub-noise`` [growing]: one crack grows by ``SUB_NOISE_TOTAL_PX`` px in all, far
+      below the length uncertainty: no alert is expected.
+    * ``growing-slow`` / ``growing-moderate`` / ``growing-fast`` [growing]: one crack grows
+      at a constant extension rate drawn from ``GROWTH_RATES_MM_DAY`` (between the
+      yellow / orange / red thresholds of ``ALERT_THRESHOLDS_MM_DAY`` and the next one).
+      Earlier surveys show the crack cut at a distance along its longest skeleton path
+      chosen so that the truth length, measured like the detector's, is the final length
+      minus the growth still to come (see :mod:`geowarn.scenario.truncate`).
+    * ``new-crack`` [new-crack]: one crack is absent (erased) before survey
+      ``NEW_CRACK_SURVEY + 1`` and present from then on.
+    * ``unregistrable`` [unregistrable]: a stable site whose survey
+      ``UNREGISTRABLE_SURVEY + 1`` shows unrelated ground (two other images).
+
+Images are chosen from the held-out split only, spreading their use over the suite;
+growing and new cracks come from images whose largest crack is one long, clearly visible
+trunk (few branches).
+Everything is drawn from ``numpy.random.default_rng([seed, crc32(name)])`` and a suite is
+byte-for-byte reproducible for a seed (``suite.json`` also records its creation time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from geowarn.errors import ConfigError, OutputError
+from geowarn.scenario.compose import (
+    SEAM_CLEAR_PX,
+    CrackSample,
+    SampleStats,
+    World,
+    apply_illumination,
+    draw_illumination,
+    draw_offset,
+    list_samples,
+    load_sample,
+    render_survey,
+    sample_stats,
+    stack_world,
+    write_mask_tif,
+    write_rgb_tif,
+)
+from geowarn.scenario.schema import (
+    AlertLevel,
+    GrowthClass,
+    GrowthEntry,
+    IlluminationRecord,
+    Scenario,
+    ScenarioKind,
+    SurveyRecord,
+    TruthCrack,
+    WorldPart,
+)
+from geowarn.scenario.truncate import CrackEraser, CrackPath, crack_path_order, kept_part, largest_component
+from geowarn.vectorize.measure import CrackMeasurement, measure_component
+
+__all__ = [
+    "ALERT_THRESHOLDS_MM_DAY",
+    "CRS",
+    "GROWTH_RATES_MM_DAY",
+    "GSD_M",
+    "KINDS",
+    "MAX_OFFSET_M",
+    "ORIGIN_M",
+    "START_DATE",
+    "KindSpec",
+    "build_suite",
+]
+
+log = logging.getLogger(__name__)
+
+CRS = "EPSG:32633"
+GSD_M = 0.01
+ORIGIN_M = (500000.0, 5100000.0)
+START_DATE = dt.date(2026, 5, 1)
+MAX_OFFSET_M = 0.5
+#: Truth cracks follow the detector's defaults (``min_crack_length_m``, ``min_elongation``).
+MIN_CRACK_LENGTH_M = 0.10
+MIN_ELONGATION = 3.0
+ALERT_THRESHOLDS_MM_DAY = {"yellow": 5.0, "orange": 20.0, "red": 50.0}
+GROWTH_RATES_MM_DAY: dict[str, tuple[float, float]] = {
+    "slow": (9.0, 14.0),
+    "moderate": (26.0, 38.0),
+    "fast": (65.0, 90.0),
+}
+#: Total growth (px) of a sub-noise crack over all surveys.
+SUB_NOISE_TOTAL_PX = (1.0, 2.0)
+#: Largest truth length step (px) between two surveys of a sub-noise crack.
+SUB_NOISE_MAX_STEP_PX = 2.0
+#: Survey (0-based) where a new crack appears / the unrelated ground is shown.
+NEW_CRACK_SURVEY = 2
+UNREGISTRABLE_SURVEY = 2
+#: Shortest crack length (px) kept in the first survey of a growing scenario.
+MIN_KEPT_PX = 150.0
+#: Growing and new cracks come from images whose largest crack has this share of its
+#: skeleton on its trunk ...
+MIN_TRUNK_SHARE = 0.85
+#: ... and is this much darker (DN, median) than the surface around it.
+MIN_CONTRAST_DN = 15.0
+#: A cut is accepted when the truth length is within this of its target (px).
+CUT_TOLERANCE_PX = 0.4
+#: Half width (px) of the scan of cuts around the best secant estimate.
+SCAN_PX = 3.0
+#: A sub-noise crack is cut at one of these distances (px) from its tip in every survey,
+#: so that all its tips are tapered alike.
+SUB_NOISE_END_PX = (30.0, 45.0, 60.0, 75.0)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What a scenario kind builds.
+
+    Attributes:
+        kind: ``kind`` recorded in scenario.json.
+        growth_class: ``growth_class`` recorded in scenario.json.
+        rate_mm_day: Range of the extension rate drawn for growing cracks.
+
+    """
+
+    kind: ScenarioKind
+    growth_class: GrowthClass
+    rate_mm_day: tuple[float, float] = (0.0, 0.0)
+
+
+SPECS: dict[str, KindSpec] = {
+    "stable": KindSpec("stable", "stable"),
+    "sub-noise": KindSpec("growing", "sub-noise"),
+    "growing-slow": KindSpec("growing", "slow", GROWTH_RATES_MM_DAY["slow"]),
+    "growing-moderate": KindSpec("growing", "moderate", GROWTH_RATES_MM_DAY["moderate"]),
+    "growing-fast": KindSpec("growing", "fast", GROWTH_RATES_MM_DAY["fast"]),
+    "new-crack": KindSpec("new-crack", "new"),
+    "unregistrable": KindSpec("unregistrable", "stable"),
+}
+KINDS: tuple[str, ...] = tuple(SPECS)
+
+
+class _Library:
+    """The held-out samples, loaded once, with their use count over the suite."""
+
+    def __init__(self, samples: list[CrackSample]) -> None:
+        self.samples = samples
+        loaded = [load_sample(s) for s in samples]
+        self.images = [img for img, _ in loaded]
+        self.masks = [m for _, m in loaded]
+        self.stats = [sample_stats(img, m) for img, m in loaded]
+        self.usage: Counter[int] = Counter()
+
+    def flips(self, i: int, slot: int, n_slots: int) -> list[bool]:
+        """Row flips that keep sample ``i``'s cracks clear of the seams of ``slot``."""
+        st = self.stats[i]
+        out = []
+        for flip in (False, True):
+            top, bottom = (st.bottom_clear, st.top_clear) if flip else (st.top_clear, st.bottom_clear)
+            if (slot == 0 or top >= SEAM_CLEAR_PX) and (slot == n_slots - 1 or bottom >= SEAM_CLEAR_PX):
+                out.append(flip)
+        return out
+
+    def pick(self, rng: np.random.Generator, ok: Callable[[SampleStats], bool], slot: int, exclude: set[int]) -> int:
+        """Least used sample that fits ``slot`` of a two-image world (ties broken by ``rng``)."""
+        cand = [
+            i
+            for i, st in enumerate(self.stats)
+            if i not in exclude and not st.blob and ok(st) and self.flips(i, slot, 2)
+        ]
+        if not cand:
+            raise ConfigError(
+                f"no image of {self.samples[0].image.parent.parent} fits this scenario (long crack trunk, cracks "
+                f"clear of the seam); use a split with more or longer cracks"
+            )
+        low = min(self.usage[i] for i in cand)
+        best = [i for i in cand if self.usage[i] == low]
+        choice = best[int(rng.integers(len(best)))]
+        self.usage[choice] += 1
+        return choice
+
+    def world(self, rng: np.random.Generator, order: list[int]) -> World:
+        """Two-image world of the samples ``order`` (top first), flips drawn from ``rng``."""
+        pieces = []
+        for slot, i in enumerate(order):
+            flips = self.flips(i, slot, len(order))
+            pieces.append(
+                (
+                    self.samples[i],
+                    self.images[i],
+                    self.masks[i],
+                    flips[int(rng.integers(len(flips)))],
+                    bool(rng.integers(2)),
+                )
+            )
+        return stack_world(pieces)
+
+
+def _measure(mask: NDArray[np.bool_]) -> CrackMeasurement:
+    """Measure one component on its bounding box (plus a margin)."""
+    rows, cols = np.nonzero(mask)
+    r0, r1 = max(int(rows.min()) - 2, 0), int(rows.max()) + 3
+    c0, c1 = max(int(cols.min()) - 2, 0), int(cols.max()) + 3
+    return measure_component(mask[r0:r1, c0:c1])
+
+
+class _CutSolver:
+    """Cut distances along a crack path that give chosen truth lengths."""
+
+    def __init__(self, path: CrackPath, component: NDArray[np.bool_]) -> None:
+        rows, cols = np.nonzero(component)
+        r0, c0 = max(int(rows.min()) - 2, 0), max(int(cols.min()) - 2, 0)
+        win = np.s_[r0 : int(rows.max()) + 3, c0 : int(cols.max()) + 3]
+        self.path = CrackPath(
+            pixels=path.pixels - np.array([r0, c0]),
+            arc=path.arc,
+            along=path.along[win],
+            offaxis=path.offaxis[win],
+            radius=path.radius[win],
+        )
+        self.component = component[win]
+        self.full_cut = float(path.along[component].max())
+        self.cache: dict[float, float] = {}
+
+    def length(self, cut: float) -> float:
+        """Truth length (px) of the kept part at ``cut``."""
+        if cut not in self.cache:
+            kept = kept_part(self.path, self.component, cut)
+            self.cache[cut] = _measure(kept).length_px if kept.any() else 0.0
+        return self.cache[cut]
+
+    def solve(self, target: float, upper: float) -> float:
+        """Cut in [0, upper] whose truth length is closest to ``target``, never longer than at ``upper``.
+
+        Secant steps (the length grows about 1 px per px of cut) with a bisection
+        fallback, then, as the length of a tapered tip jitters by a px or two, a scan of
+        nearby cuts in 0.5 px steps. Cuts whose length exceeds the length at ``upper``
+        are never chosen, so the truth lengths of successive surveys never decrease.
+        """
+        cap = self.length(upper)
+
+        def score(cut: float) -> float:
+            value = self.length(cut)
+            return abs(value - target) if value <= cap else math.inf
+
+        lo, hi = 0.0, upper
+        cut = upper - (cap - target)
+        best = (abs(cap - target), upper)
+        for _ in range(6):
+            cut = min(max(cut, lo), hi)
+            err = self.length(cut) - target
+            best = min(best, (score(cut), cut))
+            if best[0] <= CUT_TOLERANCE_PX:
+                return best[1]
+            lo, hi = (lo, cut) if err > 0 else (cut, hi)
+            step = cut - err
+            cut = step if lo < step < hi else 0.5 * (lo + hi)
+        centre = best[1]
+        for delta in sorted(np.arange(-SCAN_PX, SCAN_PX + 0.01, 0.5), key=abs):
+            cut = centre + float(delta)
+            if 0.0 < cut <= upper:
+                best = min(best, (score(cut), cut))
+                if best[0] <= CUT_TOLERANCE_PX:
+                    break
+        return best[1]
+
+
+def _round(v: float, nd: int = 5) -> float:
+    """Round to ``nd`` decimals, as a plain float (no -0.0)."""
+    return round(float(v), nd) + 0.0
+
+
+def _truth_crack(truth_id: int, part: NDArray[np.bool_], meas: CrackMeasurement) -> TruthCrack:
+    """Truth record of a component (true map coordinates: world grid, no offset)."""
+    rows, cols = np.nonzero(part)
+    x0, y0 = ORIGIN_M
+    g = GSD_M
+    return TruthCrack(
+        truth_id=truth_id,
+        length_m=_round(meas.length_px * g),
+        mean_width_m=_round(meas.mean_width_px * g),
+        max_width_m=_round(meas.max_width_px * g),
+        centroid=(_round(x0 + (cols.mean() + 0.5) * g, 4), _round(y0 - (rows.mean() + 0.5) * g, 4)),
+        bbox=(
+            _round(x0 + cols.min() * g, 4),
+            _round(y0 - (rows.max() + 1) * g, 4),
+            _round(x0 + (cols.max() + 1) * g, 4),
+            _round(y0 - rows.min() * g, 4),
+        ),
+        n_pixels=int(rows.size),
+    )
+
+
+class _Truth:
+    """Truth cracks of a site: the qualifying components of its full crack mask."""
+
+    def __init__(self, full_mask: NDArray[np.bool_]) -> None:
+        n, labels = cv2.connectedComponents(full_mask.astype(np.uint8), connectivity=8)
+        self.labels = labels
+        self.ids: list[int] = []  # component label of truth id k + 1
+        self.full: dict[int, CrackMeasurement] = {}
+        for k in range(1, n):
+            comp = labels == k
+            meas = _measure(comp)
+            if meas.length_px * GSD_M >= MIN_CRACK_LENGTH_M and meas.length_px >= MIN_ELONGATION * meas.mean_width_px:
+                self.ids.append(k)
+                self.full[k] = meas
+
+    def id_of(self, component: NDArray[np.bool_]) -> int | None:
+        """Truth id of the component holding ``component``'s first pixel (None if not a truth crack)."""
+        r, c = (int(v[0]) for v in np.nonzero(component))
+        label = int(self.labels[r, c])
+        return self.ids.index(label) + 1 if label in self.ids else None
+
+    def cracks(self, shown: NDArray[np.bool_]) -> list[TruthCrack]:
+        """Truth cracks visible in a survey showing the crack mask ``shown``."""
+        out = []
+        for tid, k in enumerate(self.ids, start=1):
+            comp = self.labels == k
+            part = shown & comp
+            if not part.any():
+                continue
+            meas = self.full[k] if np.array_equal(part, comp) else _measure(part)
+            out.append(_truth_crack(tid, part, meas))
+        return out
+
+
+@dataclass
+class _Survey:
+    """A survey's content before rendering."""
+
+    image: NDArray[np.uint8]
+    shown: NDArray[np.bool_]
+    registrable: bool
+    sources: list[str]
+
+
+def _level(rate: float) -> int:
+    """Index of the highest alert threshold reached (0: none)."""
+    return sum(rate >= t for t in ALERT_THRESHOLDS_MM_DAY.values())
+
+
+def _expected_level(growth: list[GrowthEntry]) -> AlertLevel:
+    """Highest level held by one crack over two consecutive survey pairs."""
+    names: list[AlertLevel] = ["none", "yellow", "orange", "red"]
+    best = 0
+    for tid in sorted({g.truth_id for g in growth}):
+        levels = [_level(g.extension_rate_mm_day) for g in growth if g.truth_id == tid and g.change != "new"]
+        for a, b in itertools.pairwise(levels):
+            best = max(best, min(a, b))
+    return names[best]
+
+
+def _growth(surveys: list[SurveyRecord]) -> list[GrowthEntry]:
+    """Length changes between consecutive registrable surveys."""
+    good = [s for s in surveys if s.registrable]
+    out = []
+    for before, after in itertools.pairwise(good):
+        days = (after.date - before.date).days
+        prev = {c.truth_id: c.length_m for c in before.cracks}
+        for c in after.cracks:
+            delta = _round(c.length_m - prev.get(c.truth_id, 0.0))
+            change = "new" if c.truth_id not in prev else ("growth" if delta > 0 else "none")
+            record = {
+                "truth_id": c.truth_id,
+                "from": before.date,
+                "to": after.date,
+                "days": days,
+                "delta_length_m": delta,
+                "extension_rate_mm_day": _round(delta * 1000.0 / days, 3),
+                "change": change,
+            }
+            out.append(GrowthEntry.model_validate(record))
+    return out
+
+
+def _minus(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """``a - b`` rounded to 0.1 mm."""
+    return (_round(a[0] - b[0], 4), _round(a[1] - b[1], 4))
+
+
+def _trunk_ok(need_px: float) -> Callable[[SampleStats], bool]:
+    """Samples whose largest crack is one clear trunk long enough for ``need_px`` of growth."""
+    return lambda st: (
+        st.trunk_px >= need_px + MIN_KEPT_PX and st.trunk_share >= MIN_TRUNK_SHARE and st.contrast >= MIN_CONTRAST_DN
+    )
+
+
+def _any_crack(st: SampleStats) -> bool:
+    """Samples with at least one crack."""
+    return st.trunk_px > 0
+
+
+def _growth_step(spec: KindSpec, rng: np.random.Generator, n_surveys: int, interval_days: int) -> tuple[float, float]:
+    """Nominal extension rate (mm/day) and truth length step between surveys (px)."""
+    if spec.growth_class == "sub-noise":
+        step_px = float(rng.uniform(*SUB_NOISE_TOTAL_PX)) / (n_surveys - 1)
+        return step_px * GSD_M * 1000.0 / interval_days, step_px
+    if spec.rate_mm_day[1] > 0:
+        rate = float(rng.uniform(*spec.rate_mm_day))
+        return rate, rate * interval_days / (GSD_M * 1000.0)
+    return 0.0, 0.0
+
+
+def _sub_noise_cuts(solver: _CutSolver, total_px: float, n_surveys: int) -> list[float]:
+    """Cuts giving a sub-noise crack ``total_px`` of growth in all, in steps of at most 2 px.
+
+    The tapered tip's length jitters by a px or two with the cut, so the cuts are picked
+    from a 0.25 px grid below a cut ``SUB_NOISE_END_PX`` from the tip (the next distance
+    when no grid length lies 0.5 to ``SUB_NOISE_MAX_STEP_PX`` px below the final one).
+    """
+    for shift in SUB_NOISE_END_PX:
+        last = solver.full_cut - shift
+        final = solver.length(last)
+        grid = [last - 0.25 * i for i in range(1, 41)]
+        near = [t for t in grid if final - SUB_NOISE_MAX_STEP_PX <= solver.length(t) <= final - 0.5]
+        if not near:
+            continue
+        first = min(near, key=lambda t: (abs(solver.length(t) - (final - total_px)), -t))
+        low = solver.length(first)
+        cuts = [first] + [last] * (n_surveys - 1)
+        upper = last
+        for k in range(n_surveys - 2, 0, -1):
+            target = low + (final - low) * k / (n_surveys - 1)
+            options = [
+                t for t in [*grid, upper] if first <= t <= upper and low <= solver.length(t) <= solver.length(upper)
+            ]
+            upper = min(options, key=lambda t: (abs(solver.length(t) - target), -t))
+            cuts[k] = upper
+        return cuts
+    return [solver.full_cut - SUB_NOISE_END_PX[0]] * n_surveys  # pragma: no cover - no growth step found
+
+
+def _cuts(spec: KindSpec, path: CrackPath, comp: NDArray[np.bool_], step_px: float, n_surveys: int) -> list[float]:
+    """Cut distance along the dynamic crack's path for each survey (inf: whole crack)."""
+    if spec.kind == "new-crack":
+        return [0.0 if k < NEW_CRACK_SURVEY else math.inf for k in range(n_surveys)]
+    solver = _CutSolver(path, comp)
+    if spec.growth_class == "sub-noise":
+        return _sub_noise_cuts(solver, step_px * (n_surveys - 1), n_surveys)
+    final = solver.length(solver.full_cut)
+    cuts = [math.inf] * n_surveys
+    upper = solver.full_cut
+    for k in reversed(range(n_surveys - 1)):
+        upper = solver.solve(final - (n_surveys - 1 - k) * step_px, upper)
+        cuts[k] = upper
+    return cuts
+
+
+def _render(
+    folder: Path, contents: list[_Survey], truth: _Truth, rng: np.random.Generator, interval_days: int
+) -> list[SurveyRecord]:
+    """Write each survey's GeoTIFF and truth mask; their records."""
+    records: list[SurveyRecord] = []
+    offsets: list[tuple[float, float]] = []
+    for k, content in enumerate(contents):
+        offset = draw_offset(rng, MAX_OFFSET_M)
+        ill = draw_illumination(rng)
+        rgb, truth_mask, transform = render_survey(content.image, content.shown, ORIGIN_M, GSD_M, offset)
+        rgb = apply_illumination(rgb, ill, rng)
+        file, truth_file = f"survey_{k + 1:02d}.tif", f"survey_{k + 1:02d}_truth.tif"
+        write_rgb_tif(folder / file, rgb, CRS, transform)
+        write_mask_tif(folder / truth_file, truth_mask, CRS, transform)
+        prev_ok = k > 0 and content.registrable and records[-1].registrable
+        ref_ok = k > 0 and content.registrable and records[0].registrable
+        records.append(
+            SurveyRecord(
+                file=file,
+                truth_mask=truth_file,
+                date=START_DATE + dt.timedelta(days=k * interval_days),
+                gnss_offset_m=offset,
+                expected_registration_to_previous_m=_minus(offsets[-1], offset) if prev_ok else None,
+                expected_registration_to_reference_m=_minus(offsets[0], offset) if ref_ok else None,
+                illumination=IlluminationRecord(
+                    gain=ill.gain,
+                    gamma=ill.gamma,
+                    noise_sigma=ill.noise_sigma,
+                    colour_cast=ill.colour_cast,
+                    blur_sigma=ill.blur_sigma,
+                ),
+                registrable=content.registrable,
+                source_images=content.sources,
+                cracks=truth.cracks(content.shown) if content.registrable else [],
+            )
+        )
+        offsets.append(offset)
+    return records
+
+
+def _build_one(
+    lib: _Library, name: str, spec: KindSpec, seed: int, folder: Path, n_surveys: int, interval_days: int
+) -> Scenario:
+    """Build one scenario into ``folder``."""
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    rate, step_px = _growth_step(spec, rng, n_surveys, interval_days)
+    main_slot = int(rng.integers(2))
+    ok = {"growing": _trunk_ok(step_px * (n_surveys - 1)), "new-crack": _trunk_ok(0.0)}.get(spec.kind, _any_crack)
+    main = lib.pick(rng, ok, main_slot, set())
+    other = lib.pick(rng, _any_crack, 1 - main_slot, {main})
+    order = [main, other] if main_slot == 0 else [other, main]
+    world = lib.world(rng, order)
+    truth = _Truth(world.mask)
+    sources = [p["image"] for p in world.parts]
+    contents = [_Survey(world.image, world.mask, True, sources) for _ in range(n_surveys)]
+    dynamic_id = None
+    if spec.kind in ("growing", "new-crack"):
+        comp = largest_component(world.part_masks[main_slot])
+        dynamic_id = truth.id_of(comp)
+        path = crack_path_order(comp, reverse=bool(rng.integers(2)))
+        eraser = CrackEraser(world.image, world.mask, comp, path, rng)
+        for k, cut in enumerate(_cuts(spec, path, comp, step_px, n_surveys)):
+            img, kept = eraser.erase(cut)
+            contents[k] = _Survey(img, (world.mask & ~comp) | kept, True, sources)
+    if spec.kind == "unregistrable":
+        a = lib.pick(rng, _any_crack, 0, set(order))
+        b = lib.pick(rng, _any_crack, 1, {*order, a})
+        foreign = lib.world(rng, [a, b])
+        contents[UNREGISTRABLE_SURVEY] = _Survey(
+            foreign.image, foreign.mask, False, [p["image"] for p in foreign.parts]
+        )
+    records = _render(folder, contents, truth, rng, interval_days)
+    growth = _growth(records)
+    return Scenario(
+        name=name,
+        kind=spec.kind,
+        growth_class=spec.growth_class,
+        seed=seed,
+        crs=CRS,
+        gsd_m=GSD_M,
+        origin_m=ORIGIN_M,
+        width_px=int(world.image.shape[1]),
+        height_px=int(world.image.shape[0]),
+        interval_days=interval_days,
+        source_images=list(dict.fromkeys(s for c in contents for s in c.sources)),
+        world=[WorldPart.model_validate(p) for p in world.parts],
+        min_crack_length_m=MIN_CRACK_LENGTH_M,
+        min_elongation=MIN_ELONGATION,
+        nominal_rate_mm_day=_round(rate, 3),
+        alert_thresholds_mm_day=dict(ALERT_THRESHOLDS_MM_DAY),
+        expected_alert_level=_expected_level(growth),
+        dynamic_truth_id=dynamic_id,
+        surveys=records,
+        growth=growth,
+    )
+
+
+def _mkdir(path: Path) -> None:
+    """Create a folder or raise ``OutputError``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {path}: {exc}; choose a writable output folder") from exc
+
+
+def build_suite(
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    n_per_kind: int = 2,
+    kinds: Sequence[str] = KINDS,
+    source: str = "crackforest",
+    split: str = "test",
+    n_surveys: int = 4,
+    interval_days: int = 7,
+) -> list[Path]:
+    """Build a suite of monitoring scenarios with known truth.
+
+    Writes ``out_dir/<name>/scenario.json`` with ``survey_NN.tif`` and
+    ``survey_NN_truth.tif`` per scenario, and ``out_dir/suite.json``.
+
+    Args:
+        data_dir: Real data folder holding ``crack-seg/``.
+        out_dir: Output folder (created; existing scenario files are replaced).
+        seed: Seed of every random draw.
+        n_per_kind: Scenarios per kind, named ``<kind>-a``, ``<kind>-b``...
+        kinds: Kinds to build (see the module docstring), in this order.
+        source: ``crack-seg`` source; use a held-out split only.
+        split: Split of ``source``.
+        n_surveys: Surveys per scenario (3 to 12).
+        interval_days: Days between surveys.
+
+    Returns:
+        The scenario folders, in build order.
+
+    Raises:
+        ConfigError: If an argument is invalid or the data folder or split is missing.
+        InvalidRasterError: If a source image or mask cannot be read.
+        OutputError: If the outputs cannot be written.
+
+    """
+    unknown = [k for k in kinds if k not in SPECS]
+    if unknown:
+        raise ConfigError(f"unknown scenario kind(s) {unknown}; choose from {list(KINDS)}")
+    if not 1 <= n_per_kind <= 26:
+        raise ConfigError(f"n_per_kind must be within 1..26, got {n_per_kind}")
+    if not 3 <= n_surveys <= 12:
+        raise ConfigError(f"n_surveys must be within 3..12, got {n_surveys}")
+    if interval_days < 1:
+        raise ConfigError(f"interval_days must be at least 1, got {interval_days}")
+    lib = _Library(list_samples(Path(data_dir), source, split))
+    out_dir = Path(out_dir)
+    _mkdir(out_dir)
+    folders: list[Path] = []
+    names: list[str] = []
+    for kind in kinds:
+        for i in range(n_per_kind):
+            name = f"{kind}-{chr(ord('a') + i)}"
+            folder = out_dir / name
+            _mkdir(folder)
+            scenario = _build_one(lib, name, SPECS[kind], seed, folder, n_surveys, interval_days)
+            _write_text(folder / "scenario.json", scenario.to_json())
+            log.info("scenario %s: %s, %s", name, scenario.kind, scenario.growth_class)
+            folders.append(folder)
+            names.append(name)
+    suite: dict[str, Any] = {
+        "seed": seed,
+        "scenarios": names,
+        "source": f"crack-seg/{source}/{split}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "kinds": list(kinds),
+        "n_per_kind": n_per_kind,
+    }
+    _write_text(out_dir / "suite.json", json.dumps(suite, indent=2) + "\n")
+    return folders
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a text file or raise ``OutputError``."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc}; choose a writable output folder") from exc
