@@ -7,8 +7,9 @@ georeferencing error (uniform in a disc of radius ``MAX_OFFSET_M``) and illumina
 
 Kinds (``build_suite(kinds=...)``; the ``kind`` recorded in scenario.json in brackets):
     * ``stable`` [stable]: the same ground every survey.
-    * ``sub-noise`` [growing]: one crack grows by ``SUB_NOISE_TOTAL_PX`` px in all, far
-      below the length uncertainty: no alert is expected.
+    * ``sub-noise`` [growing]: one crack grows by about ``SUB_NOISE_TOTAL_PX`` px in all
+      (at most ``SUB_NOISE_MAX_STEP_PX`` px between surveys), far below the length
+      uncertainty: no alert is expected.
     * ``growing-slow`` / ``growing-moderate`` / ``growing-fast`` [growing]: one crack grows
       at a constant extension rate drawn from ``GROWTH_RATES_MM_DAY`` (between the
       yellow / orange / red thresholds of ``ALERT_THRESHOLDS_MM_DAY`` and the next one).
@@ -20,11 +21,12 @@ Kinds (``build_suite(kinds=...)``; the ``kind`` recorded in scenario.json in bra
     * ``unregistrable`` [unregistrable]: a stable site whose survey
       ``UNREGISTRABLE_SURVEY + 1`` shows unrelated ground (two other images).
 
-Images are chosen from the held-out split only, spreading their use over the suite;
-growing and new cracks come from images whose largest crack is one long, clearly visible
-trunk (few branches).
-Everything is drawn from ``numpy.random.default_rng([seed, crc32(name)])`` and a suite is
-byte-for-byte reproducible for a seed (``suite.json`` also records its creation time).
+Images are chosen from the held-out split only, spreading their use over the suite (so a
+scenario's images also depend on the scenarios built before it); growing and new cracks
+come from images whose largest crack is one long, clearly visible trunk (few branches).
+Every draw comes from ``numpy.random.default_rng([seed, crc32(name)])``: the same call
+with the same seed writes the same scenario.json files and rasters (``suite.json`` also
+records its creation time).
 """
 
 from __future__ import annotations
