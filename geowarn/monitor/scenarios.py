@@ -22,7 +22,7 @@ from geowarn.alerts.levels import Previous, TrackSignal, evaluate
 from geowarn.alerts.rules import LEVEL_ORDER, Rules
 from geowarn.monitor.process import Processor, monitor
 from geowarn.monitor.sites import add_site, add_survey
-from geowarn.monitor.workspace import Workspace, open_workspace
+from geowarn.monitor.workspace import Workspace, get_site, open_workspace
 from geowarn.scenario.schema import Scenario, load_scenario, load_suite
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
 
@@ -121,7 +121,8 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
             add_survey(ws, "scenario", folder / s.file, s.date)
         processor = processor_factory(ws) if processor_factory else Processor(ws)
         monitor(ws, "scenario", processor=processor, today=scenario.surveys[-1].date)
-        rules = ws.site_config(_site(ws)).rules
+        with ws.store.transaction() as session:
+            rules = ws.site_config(get_site(session, "scenario")).rules
         with ws.store.transaction() as session:
             levels = [a.level for a in session.scalars(select(Assessment).order_by(Assessment.id))]
             rows = session.scalars(select(Survey).order_by(Survey.acquired_on)).all()
@@ -146,13 +147,6 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
         return out
     finally:
         ws.close()
-
-
-def _site(ws: Workspace) -> Any:
-    from geowarn.monitor.workspace import get_site
-
-    with ws.store.transaction() as session:
-        return get_site(session, "scenario")
 
 
 def summarise(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -158,12 +158,22 @@ class Suite(_Record):
     n_per_kind: int = 1
 
 
-def _read_json(path: Path, fix: str) -> object:
-    """Parse a JSON file or raise ``ConfigError``."""
+_RecordT = TypeVar("_RecordT", bound=BaseModel)
+_FIX = "build it with: geowarn scenario build --data ../shared/data --out SUITE"
+
+
+def _load(model: type[_RecordT], path: Path, name: str, what: str) -> _RecordT:
+    """Read ``name`` in folder ``path`` (or the file ``path``) into ``model``, or raise ``ConfigError``."""
+    path = Path(path)
+    file = path / name if path.is_dir() else path
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; {fix}") from exc
+        raise ConfigError(f"cannot read {file}: {exc}; {_FIX}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{file} does not follow the {what} schema: {exc}; rebuild it") from exc
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -173,13 +183,7 @@ def load_scenario(path: Path) -> Scenario:
         ConfigError: If the file is missing, is not JSON or does not follow the schema.
 
     """
-    path = Path(path)
-    file = path / "scenario.json" if path.is_dir() else path
-    data = _read_json(file, "build the scenarios with geowarn.scenario.build_suite")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{file} does not follow the scenario schema: {exc}; rebuild it") from exc
+    return _load(Scenario, path, "scenario.json", "scenario")
 
 
 def load_suite(path: Path) -> Suite:
@@ -189,10 +193,4 @@ def load_suite(path: Path) -> Suite:
         ConfigError: If the file is missing, is not JSON or does not follow the schema.
 
     """
-    path = Path(path)
-    file = path / "suite.json" if path.is_dir() else path
-    data = _read_json(file, "build the suite with geowarn.scenario.build_suite")
-    try:
-        return Suite.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{file} does not follow the suite schema: {exc}; rebuild it") from exc
+    return _load(Suite, path, "suite.json", "suite")
