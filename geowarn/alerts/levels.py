@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from geowarn.alerts.rules import LEVEL_ORDER, Rules
+from geowarn.alerts.rules import LEVEL_ORDER, Rules, Thresholds
 from geowarn.tracking.growth import FailureEstimate
 
 LEVEL_NAMES = ("green", "yellow", "orange", "red")
@@ -91,24 +91,33 @@ def _failure_level(rules: Rules, failure: FailureEstimate, survey_date: date) ->
     return "green"
 
 
+def _rate_level(thresholds: Thresholds, rate: float | None, unc: float, text: str, reasons: list[str]) -> str:
+    """Level of a significant growth rate; ``text`` formats the reason from rate and unc."""
+    if rate is None or rate <= 0:
+        return "green"
+    lvl = thresholds.level_of(rate)
+    if lvl != "green":
+        reasons.append(f"{text.format(rate=rate, unc=unc)} ({lvl} ≥ {thresholds.bound(lvl):g})")
+    return lvl
+
+
 def _track_level(rules: Rules, s: TrackSignal, survey_date: date, reasons: list[str]) -> str:
-    levels = ["green"]
-    if s.extension_rate is not None and s.extension_rate > 0:
-        lvl = rules.extension_rate_mm_day.level_of(s.extension_rate)
-        if lvl != "green":
-            bound = rules.extension_rate_mm_day.bound(lvl)
-            reasons.append(
-                f"crack {s.track_id} extends {s.extension_rate:.1f} ± {s.extension_unc:.1f} mm/day ({lvl} ≥ {bound:g})"
-            )
-        levels.append(lvl)
-    if s.opening_rate is not None and s.opening_rate > 0:
-        lvl = rules.opening_rate_mm_day.level_of(s.opening_rate)
-        if lvl != "green":
-            bound = rules.opening_rate_mm_day.bound(lvl)
-            reasons.append(
-                f"crack {s.track_id} opens {s.opening_rate:.2f} ± {s.opening_unc:.2f} mm/day ({lvl} ≥ {bound:g})"
-            )
-        levels.append(lvl)
+    levels = [
+        _rate_level(
+            rules.extension_rate_mm_day,
+            s.extension_rate,
+            s.extension_unc,
+            f"crack {s.track_id} extends {{rate:.1f}} ± {{unc:.1f}} mm/day",
+            reasons,
+        ),
+        _rate_level(
+            rules.opening_rate_mm_day,
+            s.opening_rate,
+            s.opening_unc,
+            f"crack {s.track_id} opens {{rate:.2f}} ± {{unc:.2f}} mm/day",
+            reasons,
+        ),
+    ]
     if s.failure is not None:
         lvl = _failure_level(rules, s.failure, survey_date)
         if lvl != "green":
