@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from torch import nn
 
@@ -26,11 +27,17 @@ class ModelSpec:
     Attributes:
         name: Registry name, used in configs, manifests and provenance.
         task: ``classify`` (one logit per image) or ``segment`` (one logit per pixel).
-        builder: Callable returning a freshly initialised ``nn.Module``.
+        builder: Callable returning a freshly initialised ``nn.Module``; its keyword arguments
+            are the model's options (``build_model(name, **options)``).
         input_scale: Factor applied to tile pixels before the model (0.5 = half size).
         size_multiple: Input sides must be multiples of this (after scaling).
         weights_file: Default weights file name inside the models directory, if shipped.
         description: One line for ``geowarn models``.
+        input_size: Square side in pixels the model needs (patches are resized to it), or
+            ``None`` when any size (respecting ``size_multiple``) works.
+        head_prefixes: Parameter-name prefixes of the task head; "freeze backbone" transfer
+            learning trains only these.
+        options: Default builder options, recorded in checkpoints with the overrides.
 
     """
 
@@ -43,6 +50,14 @@ class ModelSpec:
     description: str = ""
     mean: tuple[float, float, float] = field(default=RGB_MEAN)
     std: tuple[float, float, float] = field(default=RGB_STD)
+    input_size: int | None = None
+    head_prefixes: tuple[str, ...] = ("head",)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def option_names(self) -> list[str]:
+        """Keyword options the builder accepts."""
+        params = inspect.signature(self.builder).parameters.values()
+        return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -70,16 +85,33 @@ def list_models(task: Task | None = None) -> list[ModelSpec]:
     return [s for s in _REGISTRY.values() if task is None or s.task == task]
 
 
-def build_model(name: str) -> nn.Module:
-    """Build the architecture registered as ``name`` with random weights."""
-    return get_spec(name).builder()
+def build_model(name: str, **options: Any) -> nn.Module:
+    """Build the architecture registered as ``name`` with random weights.
+
+    ``options`` override the spec's default builder options; unknown names are refused.
+    """
+    spec = get_spec(name)
+    known = spec.option_names()
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        hint = ", ".join(known) or "none"
+        raise ModelError(f"model {name!r} has no option(s) {', '.join(unknown)}; its options: {hint}")
+    return spec.builder(**{**spec.options, **options})
+
+
+def _tile_classifier(widths: tuple[int, ...] = (8, 16, 32, 64, 96)) -> nn.Module:
+    return TileClassifier(widths=tuple(widths))
+
+
+def _unet(base_channels: int = 8, depth: int = 4) -> nn.Module:
+    return UNet(base_channels=base_channels, depth=depth)
 
 
 register(
     ModelSpec(
         name="tilecls-s",
         task="classify",
-        builder=lambda: TileClassifier(widths=(8, 16, 32, 64, 96)),
+        builder=_tile_classifier,
         input_scale=0.5,
         size_multiple=1,
         weights_file="tilecls-s.pt",
@@ -90,7 +122,7 @@ register(
     ModelSpec(
         name="unet-s",
         task="segment",
-        builder=lambda: UNet(base_channels=8, depth=4),
+        builder=_unet,
         input_scale=1.0,
         size_multiple=16,
         weights_file="unet-s.pt",
