@@ -26,5 +26,5 @@ def test_every_model_runs_forward_and_backward(spec) -> None:
 def test_options_are_passed_and_unknown_ones_refused() -> None:
     model = build_model("unet-s", base_channels=4, depth=2)
     assert model(torch.randn(1, 3, 8, 8)).shape == (1, 1, 8, 8)
-    with pytest.raises(ModelError, match="no option.*colour.*base_channels"):
+    with pytest.raises(ModelError, match=r"no option.*colour.*base_channels"):
         build_model("unet-s", colour=3)
