@@ -99,10 +99,12 @@ class Rules(_Strict):
     opening_rate_mm_day: Thresholds = Thresholds(yellow=1.0, orange=3.0, red=10.0)
     new_cracks: Thresholds = Thresholds(yellow=3.0, orange=8.0)
     min_new_crack_length_m: float = Field(0.3, ge=0)
+    new_crack_cluster_m: float = Field(0.3, ge=0)  # new pieces closer than this count as one new crack
     min_alert_crack_length_m: float = Field(0.5, ge=0)  # shorter cracks are recorded and tracked, never alerted on
     time_of_failure_days: FailureWindow = FailureWindow()
     significance_sigma: float = Field(2.0, gt=0)
     tip_noise_px: float = Field(1.5, ge=0)  # segmentation variability of crack tips between surveys, per survey
+    footprint_tolerance_px: float = Field(3.0, ge=0)  # extension counts beyond earlier detections by more than this
     noise_min_tracks: int = Field(5, ge=3)  # tracks needed to estimate a survey pair's empirical noise floor
     persistence: Persistence = Persistence()
     hysteresis: Hysteresis = Hysteresis()

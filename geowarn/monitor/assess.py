@@ -71,10 +71,10 @@ def _evidence(item: TrackedCrack) -> CrackEvidence:
         delta_length_unc_m=g.length.unc_m if g else None,
         delta_max_width_m=g.max_width.delta_m if g else None,
         delta_width_unc_m=g.max_width.unc_m if g else None,
-        extension_rate_mm_day=g.length.rate_mm_day if g else None,
-        extension_rate_unc_mm_day=g.length.rate_unc_mm_day if g else None,
-        opening_rate_mm_day=g.max_width.rate_mm_day if g else None,
-        opening_rate_unc_mm_day=g.max_width.rate_unc_mm_day if g else None,
+        extension_rate_mm_day=g.extension.rate_mm_day if g else None,
+        extension_rate_unc_mm_day=g.extension.rate_unc_mm_day if g else None,
+        opening_rate_mm_day=g.mean_width.rate_mm_day if g else None,
+        opening_rate_unc_mm_day=g.mean_width.rate_unc_mm_day if g else None,
         significant=bool(g and g.significant),
         centroid_x=c.centroid_x,
         centroid_y=c.centroid_y,
@@ -123,7 +123,7 @@ def record_assessment(
         return None
     items = sorted(
         (i for i in data.evidence if (i.growth and i.growth.significant) or i.kind == "new"),
-        key=lambda i: -(i.growth.length.rate_mm_day if i.growth else 0.0),
+        key=lambda i: -(i.growth.extension.rate_mm_day if i.growth else 0.0),
     )[:MAX_EVIDENCE]
     previous_alert = session.scalar(select(Alert).where(Alert.site_id == site.id).order_by(Alert.id.desc()).limit(1))
     alert = Alert(

@@ -93,13 +93,13 @@ def _score_growth(ws: Workspace, scenario: Scenario, out: ScenarioOutcome) -> No
             if row is None:
                 out.growth_errors.append({"truth_id": g.truth_id, "truth_m": g.delta_length_m, "found": 0.0})
                 continue
-            measured = row.metrics["length"]["delta_m"]
+            measured = row.metrics["extension"]["delta_m"]
             out.growth_errors.append(
                 {
                     "truth_id": g.truth_id,
                     "truth_m": g.delta_length_m,
                     "measured_m": measured,
-                    "unc_m": row.metrics["length"]["unc_m"],
+                    "unc_m": row.metrics["extension"]["unc_m"],
                     "error_m": measured - g.delta_length_m,
                     "within_tolerance": float(
                         abs(measured - g.delta_length_m) <= max(0.05 * abs(g.delta_length_m), 2 * scenario.gsd_m)

@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from shapely import wkb
+from shapely import STRtree, unary_union, wkb
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 from shapely.wkt import loads as load_wkt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from geowarn.tracking.growth import (
     acceleration,
     apply_noise_floor,
     empirical_noise,
+    extension_beyond,
     inverse_velocity,
     track_growth,
 )
@@ -95,21 +97,68 @@ def _failure(session: Session, track_id: int, current: Growth) -> FailureEstimat
     origin = min(dates.values())
     mids, rates, uncs = [], [], []
     for r in rows:
-        length = r.metrics["length"]
-        if not length["significant"] or length["rate_mm_day"] <= 0:
+        extension = r.metrics["extension"]
+        if not extension["significant"] or extension["rate_mm_day"] <= 0:
             return None
         mids.append((dates[r.from_survey_id] - origin).days + r.days / 2.0)
-        rates.append(length["rate_mm_day"])
-        uncs.append(length["rate_unc_mm_day"])
+        rates.append(extension["rate_mm_day"])
+        uncs.append(extension["rate_unc_mm_day"])
     return inverse_velocity(origin, mids, rates, uncs, seed=track_id)
 
 
-def _zone_of(crack: Crack, zones: list[tuple[str, object]]) -> str:
-    point = Point(crack.centroid_x, crack.centroid_y)
+def _zone_of(point: Point, zones: list[tuple[str, object]]) -> str:
     for name, polygon in zones:
         if polygon.contains(point):  # type: ignore[attr-defined]
             return name
     return SITE_ZONE
+
+
+class Footprint:
+    """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance."""
+
+    def __init__(self, lines: list[BaseGeometry], tolerance_m: float) -> None:
+        self.lines = lines
+        self.tree = STRtree(lines)
+        self.tolerance_m = tolerance_m
+
+    @classmethod
+    def before(cls, session: Session, survey: Survey, tolerance_m: float) -> Footprint:
+        """Every crack centreline of the site's surveys acquired before ``survey``."""
+        earlier = session.scalars(
+            select(Crack.centerline_wkb)
+            .join(Survey, Crack.survey_id == Survey.id)
+            .where(Survey.site_id == survey.site_id, Survey.acquired_on < survey.acquired_on)
+        ).all()
+        return cls([wkb.loads(b) for b in earlier], tolerance_m)
+
+    def near(self, geometry: BaseGeometry) -> BaseGeometry | None:
+        """Union of the earlier centrelines within the tolerance of ``geometry``."""
+        hits = self.tree.query(geometry, predicate="dwithin", distance=self.tolerance_m)
+        return unary_union([self.lines[i] for i in hits]) if len(hits) else None
+
+    def extension(self, current: BaseGeometry) -> float:
+        """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
+        return extension_beyond(current, self.near(current.buffer(self.tolerance_m)), self.tolerance_m)
+
+
+def count_new_cracks(
+    lines: list[BaseGeometry], footprint: Footprint, rules: Rules, zones: list[tuple[str, object]]
+) -> dict[str, int]:
+    """New cracks per zone from the centrelines of new tracks.
+
+    Pieces closer than ``rules.new_crack_cluster_m`` form one crack; a piece lying mostly on
+    something detected in an earlier survey is a re-detection, not a new crack.
+    """
+    counts: dict[str, int] = {SITE_ZONE: 0, **{name: 0 for name, _ in zones}}
+    fresh = [line for line in lines if footprint.extension(line) >= 0.5 * line.length]
+    if not fresh:
+        return counts
+    clusters = unary_union([line.buffer(rules.new_crack_cluster_m / 2.0) for line in fresh])
+    for cluster in getattr(clusters, "geoms", [clusters]):
+        members = [line for line in fresh if line.intersects(cluster)]
+        if sum(line.length for line in members) >= rules.min_new_crack_length_m:
+            counts[_zone_of(unary_union(members).centroid, zones)] += 1
+    return counts
 
 
 def track_survey(
@@ -176,6 +225,8 @@ def track_survey(
         track.status, track.missed_surveys = "missing", track.missed_surveys + 1
     session.flush()
 
+    chain_unc = registration_unc(session, survey.site_id, date.min, survey.acquired_on)
+    footprint = Footprint.before(session, survey, rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc)
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]
@@ -186,6 +237,7 @@ def track_survey(
             registration_unc(session, survey.site_id, since, survey.acquired_on),
             rules.significance_sigma,
             rules.tip_noise_px * survey.gsd_m,
+            footprint.extension(unary_union([wkb.loads(c.centerline_wkb) for c in after])),
         )
     floors = empirical_noise([i.growth for i in continued.values() if i.growth], rules.noise_min_tracks)
     signals: list[TrackSignal] = []
@@ -196,13 +248,13 @@ def track_survey(
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
         prior = session.scalar(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id.desc()).limit(1))
         if prior is not None:
-            p_len = prior.metrics["length"]
+            p_ext = prior.metrics["extension"]
             acc = acceleration(
-                p_len["rate_mm_day"],
-                p_len["rate_unc_mm_day"],
+                p_ext["rate_mm_day"],
+                p_ext["rate_unc_mm_day"],
                 -(g.days / 2.0) - prior.days / 2.0,
-                g.length.rate_mm_day,
-                g.length.rate_unc_mm_day,
+                g.extension.rate_mm_day,
+                g.extension.rate_unc_mm_day,
                 0.0,
                 rules.significance_sigma,
             )
@@ -228,8 +280,8 @@ def track_survey(
             signals.append(
                 TrackSignal(
                     track_id,
-                    g.length.rate_mm_day if g.length.significant else None,
-                    g.length.rate_unc_mm_day,
+                    g.extension.rate_mm_day if g.extension.significant else None,
+                    g.extension.rate_unc_mm_day,
                     g.mean_width.rate_mm_day if g.mean_width.significant else None,
                     g.mean_width.rate_unc_mm_day,
                     item.failure,
@@ -238,10 +290,7 @@ def track_survey(
         tracked.append(item)
 
     zones = [(z.name, load_wkt(z.wkt)) for z in rules.zones]
-    new_by_zone: dict[str, int] = {SITE_ZONE: 0, **{name: 0 for name, _ in zones}}
-    for item in tracked:
-        if item.crack.id in new_ids and item.crack.length_m >= rules.min_new_crack_length_m:
-            zone = _zone_of(item.crack, zones)
-            new_by_zone[zone] += 1
+    new_cracks = [wkb.loads(item.crack.centerline_wkb) for item in tracked if item.crack.id in new_ids]
+    new_by_zone = count_new_cracks(new_cracks, footprint, rules, zones)
     tracked.sort(key=lambda t: t.track_id)
     return TrackingOutcome(tracked, signals, new_by_zone, list(assignment.missing), dict(assignment.merged_into))

@@ -15,6 +15,14 @@ truly growing cracks do not inflate it) is an empirical noise floor: each change
 is at least that floor when enough tracks exist to estimate it.
 A change is significant when it exceeds ``k`` sigma (``k`` = 2 by default, about 95 %).
 
+Extension, the crack propagation that alerts, is not the difference of two lengths: a crack
+detected in two pieces once and in one piece the next time, or found only in part under other
+light, would look like growth. It is the length of the crack's current centreline that lies
+beyond everything detected at that place in any earlier survey (its footprint), by more than a
+tolerance (a few pixels plus the co-registration error). A crack seen whole once and in part
+later does not extend when it is seen whole again; a tip that moves on leaves the footprint.
+Each piece leaving the footprint is credited with the tolerance it crossed inside it.
+
 The inverse-velocity method (Fukuzono 1985) fits 1/v against time over three or more surveys and
 extrapolates to 1/v = 0; its spread comes from Monte Carlo draws of the rates within their
 uncertainties, so an estimate that rests on noisy rates says so.
@@ -29,6 +37,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from geowarn.vectorize.features import LENGTH_REL_UNC
 
@@ -70,10 +79,16 @@ class TrackGrowth:
     max_width: Change
     area_m2: float
     area_unc_m2: float
+    extension: Change
 
     @property
     def significant(self) -> bool:
-        return self.length.significant or self.max_width.significant or self.mean_width.significant
+        return (
+            self.extension.significant
+            or self.length.significant
+            or self.max_width.significant
+            or self.mean_width.significant
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +116,24 @@ def _totals(cracks: Sequence[CrackMeasure]) -> tuple[float, float, float, float,
     return length, length_unc, mean_w, widest.max_width_m, widest.width_unc_m, area, area_unc
 
 
+def extension_beyond(current: BaseGeometry, footprint: BaseGeometry | None, tolerance_m: float) -> float:
+    """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``, tips credited.
+
+    ``footprint`` holds the centrelines detected near the crack in every earlier survey. Each
+    piece outside the tolerance band that touches it (a tip moving on) is credited with the
+    ``tolerance_m`` it travelled inside the band; pieces far from the footprint count as they are.
+    """
+    if footprint is None or footprint.is_empty:
+        return float(current.length)
+    band = footprint.buffer(tolerance_m)
+    outside = current.difference(band)
+    if outside.is_empty:
+        return 0.0
+    pieces = getattr(outside, "geoms", [outside])
+    touching = sum(1 for piece in pieces if piece.distance(band) <= 1e-6 * max(tolerance_m, 1.0))
+    return float(outside.length + touching * tolerance_m)
+
+
 def track_growth(
     before: Sequence[CrackMeasure],
     after: Sequence[CrackMeasure],
@@ -108,8 +141,12 @@ def track_growth(
     registration_unc_m: float,
     k_sigma: float = 2.0,
     tip_noise_m: float = 0.0,
+    extension_m: float | None = None,
 ) -> TrackGrowth:
     """Growth of a track from the cracks it had before to those it has now (merges and splits summed).
+
+    ``extension_m`` is the footprint extension (see ``extension_beyond``); without it the
+    positive part of the length change stands in for it.
 
     Raises:
         ValueError: ``days`` is not positive, or a side has no cracks.
@@ -126,6 +163,8 @@ def track_growth(
         lu0**2 + lu1**2 + 2.0 * tip_noise_m**2 + (LENGTH_REL_UNC * delta) ** 2 + registration_unc_m**2
     )
     length = _change(delta, length_unc, days, k_sigma)
+    ext = max(delta, 0.0) if extension_m is None else extension_m
+    ext_unc = math.sqrt(2.0 * tip_noise_m**2 + (LENGTH_REL_UNC * ext) ** 2 + registration_unc_m**2 + lu1**2)
     width_unc = math.hypot(wu0, wu1)
     return TrackGrowth(
         days=days,
@@ -138,6 +177,7 @@ def track_growth(
         max_width=_change(xw1 - xw0, width_unc, days, k_sigma),
         area_m2=a1 - a0,
         area_unc_m2=math.hypot(au0, au1),
+        extension=_change(ext, ext_unc, days, k_sigma),
     )
 
 
@@ -149,6 +189,7 @@ class NoiseFloor:
     mean_width_m: float
     max_width_m: float
     n_tracks: int
+    extension_m: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +209,7 @@ def empirical_noise(growths: Sequence[TrackGrowth], min_tracks: int = 5) -> Nois
         _robust_sigma([g.mean_width.delta_m for g in growths]),
         _robust_sigma([g.max_width.delta_m for g in growths]),
         len(growths),
+        _robust_sigma([g.extension.delta_m for g in growths]),
     )
 
 
@@ -184,6 +226,7 @@ def apply_noise_floor(growth: TrackGrowth, floor: NoiseFloor | None, k_sigma: fl
         length=_floored(growth.length, floor.length_m, growth.days, k_sigma),
         mean_width=_floored(growth.mean_width, floor.mean_width_m, growth.days, k_sigma),
         max_width=_floored(growth.max_width, floor.max_width_m, growth.days, k_sigma),
+        extension=_floored(growth.extension, floor.extension_m, growth.days, k_sigma),
     )
 
 

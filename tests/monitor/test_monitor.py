@@ -77,12 +77,13 @@ def test_three_surveys_stable_ids_growth_and_alerts(ws: Workspace, scene, toy_ca
         main_track = max(by_survey[surveys[0].id].values(), key=lambda c: c.length_m).track_id
         growth = {g.survey_id: g for g in s.scalars(select(Growth).where(Growth.track_id == main_track))}
         for cur, l0, l1 in zip(surveys[1:], LENGTHS, LENGTHS[1:], strict=False):
-            g = growth[cur.id].metrics["length"]
             truth = (l1 - l0) * GSD
-            assert abs(g["delta_m"] - truth) <= max(0.05 * truth, 2 * GSD), (g["delta_m"], truth)
-            assert g["significant"]
+            for metric in ("length", "extension"):  # change of length, and length beyond the footprint
+                g = growth[cur.id].metrics[metric]
+                assert abs(g["delta_m"] - truth) <= max(0.05 * truth, 2 * GSD), (metric, g["delta_m"], truth)
+                assert g["significant"]
         stable = [g for g in s.scalars(select(Growth).where(Growth.track_id != main_track))]
-        assert stable and not any(g.metrics["length"]["significant"] for g in stable)
+        assert stable and not any(g.metrics[m]["significant"] for g in stable for m in ("length", "extension"))
         alerts = s.scalars(select(Alert).order_by(Alert.id)).all()
         # 40 then 50 px a week at 1 cm: 57 and 71 mm/day, red; one crack needs a second survey to confirm
         assert [(a.previous_level, a.level) for a in alerts] == [("green", "yellow"), ("yellow", "red")]

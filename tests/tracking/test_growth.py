@@ -8,6 +8,7 @@ from geowarn.tracking.growth import (
     acceleration,
     apply_noise_floor,
     empirical_noise,
+    extension_beyond,
     inverse_velocity,
     track_growth,
 )
@@ -77,3 +78,33 @@ def test_inverse_velocity_recovers_a_known_failure_time() -> None:
 def test_inverse_velocity_refuses_decelerating_cracks() -> None:
     assert inverse_velocity(date(2026, 5, 1), [3.5, 10.5], [30.0, 10.0], [1.0, 1.0]) is None
     assert inverse_velocity(date(2026, 5, 1), [3.5], [30.0], [1.0]) is None
+
+
+def test_extension_beyond_footprint_ignores_pieces_and_credits_tips() -> None:
+    from shapely.geometry import LineString, MultiLineString
+
+    whole = LineString([(0, 0), (2.0, 0)])
+    pieces = MultiLineString([[(0, 0.005), (0.9, 0.005)], [(1.1, -0.004), (2.0, -0.004)]])
+    tol = 0.03
+    # the same crack found in two pieces, or found whole after being seen in pieces: no extension
+    assert extension_beyond(pieces, whole, tol) == 0.0
+    # the 0.2 m gap was never seen: 0.14 m beyond the band, credited 0.03 m for the band it left
+    assert extension_beyond(whole, pieces, tol) == pytest.approx(0.17, abs=0.002)
+    assert extension_beyond(whole, MultiLineString([whole.coords, pieces.geoms[0].coords]), tol) == 0.0
+    # a tip moving on by 0.25 m: the part beyond the band plus the band it crossed
+    grown = LineString([(0, 0), (2.25, 0)])
+    assert extension_beyond(grown, whole, tol) == pytest.approx(0.25, abs=1e-9)
+    # both tips move on; a crack with no earlier detection counts whole
+    assert extension_beyond(LineString([(-0.1, 0), (2.1, 0)]), whole, tol) == pytest.approx(0.2)
+    assert extension_beyond(whole, None, tol) == pytest.approx(2.0)
+    # a stable tip jittering inside the band does not extend
+    assert extension_beyond(LineString([(0, 0.01), (2.02, 0.01)]), whole, tol) == 0.0
+
+
+def test_growth_uses_footprint_extension_for_alerts() -> None:
+    # detection lost half the crack last time, finds it whole now: length "grows", extension does not
+    g = track_growth([crack(1.0)], [crack(2.0)], 7.0, registration_unc_m=0.002, extension_m=0.0)
+    assert g.length.significant and g.length.delta_m == pytest.approx(1.0)
+    assert not g.extension.significant and g.extension.delta_m == 0.0
+    g = track_growth([crack(2.0)], [crack(2.3)], 7.0, registration_unc_m=0.002, extension_m=0.3)
+    assert g.extension.significant and g.extension.rate_mm_day == pytest.approx(300 / 7)
