@@ -103,8 +103,9 @@ class Rules(_Strict):
     min_alert_crack_length_m: float = Field(0.5, ge=0)  # shorter cracks are recorded and tracked, never alerted on
     time_of_failure_days: FailureWindow = FailureWindow()
     significance_sigma: float = Field(2.0, gt=0)
-    tip_noise_px: float = Field(1.5, ge=0)  # segmentation variability of crack tips between surveys, per survey
+    tip_noise_px: float = Field(2.5, ge=0)  # segmentation variability of crack tips between surveys, per survey
     footprint_tolerance_px: float = Field(3.0, ge=0)  # extension counts beyond earlier detections by more than this
+    min_branch_px: float = Field(10.0, ge=0)  # side branches shorter than this are skeleton spurs, not extension
     noise_min_tracks: int = Field(5, ge=3)  # tracks needed to estimate a survey pair's empirical noise floor
     persistence: Persistence = Persistence()
     hysteresis: Hysteresis = Hysteresis()

@@ -116,20 +116,21 @@ def _zone_of(point: Point, zones: list[tuple[str, object]]) -> str:
 class Footprint:
     """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance."""
 
-    def __init__(self, lines: list[BaseGeometry], tolerance_m: float) -> None:
+    def __init__(self, lines: list[BaseGeometry], tolerance_m: float, min_branch_m: float = 0.0) -> None:
         self.lines = lines
         self.tree = STRtree(lines)
         self.tolerance_m = tolerance_m
+        self.min_branch_m = min_branch_m
 
     @classmethod
-    def before(cls, session: Session, survey: Survey, tolerance_m: float) -> Footprint:
+    def before(cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float) -> Footprint:
         """Every crack centreline of the site's surveys acquired before ``survey``."""
         earlier = session.scalars(
             select(Crack.centerline_wkb)
             .join(Survey, Crack.survey_id == Survey.id)
             .where(Survey.site_id == survey.site_id, Survey.acquired_on < survey.acquired_on)
         ).all()
-        return cls([wkb.loads(b) for b in earlier], tolerance_m)
+        return cls([wkb.loads(b) for b in earlier], tolerance_m, min_branch_m)
 
     def near(self, geometry: BaseGeometry) -> BaseGeometry | None:
         """Union of the earlier centrelines within the tolerance of ``geometry``."""
@@ -138,7 +139,8 @@ class Footprint:
 
     def extension(self, current: BaseGeometry) -> float:
         """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
-        return extension_beyond(current, self.near(current.buffer(self.tolerance_m)), self.tolerance_m)
+        near = self.near(current.buffer(self.tolerance_m))
+        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m)
 
 
 def count_new_cracks(
@@ -226,7 +228,12 @@ def track_survey(
     session.flush()
 
     chain_unc = registration_unc(session, survey.site_id, date.min, survey.acquired_on)
-    footprint = Footprint.before(session, survey, rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc)
+    footprint = Footprint.before(
+        session,
+        survey,
+        rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
+        rules.min_branch_px * survey.gsd_m,
+    )
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]

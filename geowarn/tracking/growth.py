@@ -21,7 +21,7 @@ light, would look like growth. It is the length of the crack's current centrelin
 beyond everything detected at that place in any earlier survey (its footprint), by more than a
 tolerance (a few pixels plus the co-registration error). A crack seen whole once and in part
 later does not extend when it is seen whole again; a tip that moves on leaves the footprint.
-Each piece leaving the footprint is credited with the tolerance it crossed inside it.
+Short spurs off the side of a crack, where skeletons of a rough detection branch, do not count.
 
 The inverse-velocity method (Fukuzono 1985) fits 1/v against time over three or more surveys and
 extrapolates to 1/v = 0; its spread comes from Monte Carlo draws of the rates within their
@@ -31,12 +31,15 @@ uncertainties, so an estimate that rests on noisy rates says so.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from shapely import line_merge
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geowarn.vectorize.features import LENGTH_REL_UNC
@@ -116,12 +119,28 @@ def _totals(cracks: Sequence[CrackMeasure]) -> tuple[float, float, float, float,
     return length, length_unc, mean_w, widest.max_width_m, widest.width_unc_m, area, area_unc
 
 
-def extension_beyond(current: BaseGeometry, footprint: BaseGeometry | None, tolerance_m: float) -> float:
-    """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``, tips credited.
+def _tips(lines: BaseGeometry) -> list[Point]:
+    """Free ends of a centreline network (points where exactly one segment ends)."""
+    merged = line_merge(lines) if lines.geom_type == "MultiLineString" else lines
+    counts: Counter[tuple[float, float]] = Counter()
+    for line in getattr(merged, "geoms", [merged]):
+        if line.geom_type == "LineString" and not line.is_empty and not line.is_closed:
+            counts[line.coords[0]] += 1
+            counts[line.coords[-1]] += 1
+    return [Point(xy) for xy, n in counts.items() if n == 1]
 
-    ``footprint`` holds the centrelines detected near the crack in every earlier survey. Each
-    piece outside the tolerance band that touches it (a tip moving on) is credited with the
-    ``tolerance_m`` it travelled inside the band; pieces far from the footprint count as they are.
+
+def extension_beyond(
+    current: BaseGeometry, footprint: BaseGeometry | None, tolerance_m: float, min_branch_m: float = 0.0
+) -> float:
+    """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``.
+
+    ``footprint`` holds the centrelines detected near the crack in every earlier survey. A piece
+    that leaves the tolerance band at one of the footprint's tips is a tip moving on: it is
+    credited with the ``tolerance_m`` it travelled inside the band. A piece that leaves the band
+    away from the tips is a side branch and counts only when at least ``min_branch_m`` long
+    (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
+    footprint count as they are.
     """
     if footprint is None or footprint.is_empty:
         return float(current.length)
@@ -129,9 +148,17 @@ def extension_beyond(current: BaseGeometry, footprint: BaseGeometry | None, tole
     outside = current.difference(band)
     if outside.is_empty:
         return 0.0
-    pieces = getattr(outside, "geoms", [outside])
-    touching = sum(1 for piece in pieces if piece.distance(band) <= 1e-6 * max(tolerance_m, 1.0))
-    return float(outside.length + touching * tolerance_m)
+    tips = _tips(footprint)
+    eps = 1e-6 * max(tolerance_m, 1.0)
+    total = 0.0
+    for piece in getattr(outside, "geoms", [outside]):
+        if piece.distance(band) > eps:
+            total += piece.length
+        elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
+            total += piece.length + tolerance_m
+        elif piece.length >= min_branch_m:
+            total += piece.length
+    return float(total)
 
 
 def track_growth(

@@ -108,3 +108,15 @@ def test_growth_uses_footprint_extension_for_alerts() -> None:
     assert not g.extension.significant and g.extension.delta_m == 0.0
     g = track_growth([crack(2.0)], [crack(2.3)], 7.0, registration_unc_m=0.002, extension_m=0.3)
     assert g.extension.significant and g.extension.rate_mm_day == pytest.approx(300 / 7)
+
+
+def test_side_spurs_are_not_extension_but_long_branches_are() -> None:
+    from shapely.geometry import LineString, MultiLineString
+
+    old = LineString([(0, 0), (2.0, 0)])
+    spur = MultiLineString([old.coords, [(1.0, 0), (1.0, 0.06)]])  # 6 cm spur off the middle
+    branch = MultiLineString([old.coords, [(1.0, 0), (1.0, 0.4)]])
+    assert extension_beyond(spur, old, 0.03, min_branch_m=0.1) == 0.0
+    assert extension_beyond(branch, old, 0.03, min_branch_m=0.1) == pytest.approx(0.37, abs=1e-6)
+    # a tip moving on is counted however short
+    assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_branch_m=0.1) == pytest.approx(0.05)
