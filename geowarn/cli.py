@@ -10,6 +10,7 @@ from pathlib import Path
 
 from geowarn import __version__
 from geowarn.cli_monitor import add_monitor_commands
+from geowarn.cli_train import add_eval_commands, add_train_commands
 from geowarn.errors import GeowarnError
 
 #: Exit status for bad input, configuration, models or output location.
@@ -131,6 +132,18 @@ def cmd_eval_defaults(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a model to TorchScript and ONNX; status 1 when they disagree with PyTorch."""
+    from geowarn.export import DEFAULT_TOLERANCES, export_model, format_export
+
+    tolerances = DEFAULT_TOLERANCES if args.tolerance is None else (args.tolerance, args.tolerance)
+    record = export_model(
+        args.source, args.out, data=args.data, batch=args.batch, size=args.size, opset=args.opset, tolerances=tolerances
+    )
+    print(format_export(record))
+    return 0 if record["parity"]["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -180,8 +193,30 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="at most this many images per source (quick check)")
     _add_output_options(e)
     e.set_defaults(func=cmd_eval_defaults)
+    add_eval_commands(eval_sub, _add_output_options)
+
+    p = sub.add_parser(
+        "export",
+        help="export a model to TorchScript and ONNX and check both against PyTorch",
+        description="Write NAME.torchscript.pt, NAME.onnx and NAME.export.json into --out. Parity (max abs "
+        "logit difference vs PyTorch) is measured on real images from --data, or seeded random pixels when "
+        "they are absent; exits with status 1 when it exceeds the tolerance.",
+    )
+    p.add_argument("source", help="registered model with shipped weights (see 'geowarn models') or a checkpoint file")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="real data folder for parity inputs")
+    p.add_argument("--batch", type=int, default=4, help="images in the parity batch (default 4)")
+    p.add_argument("--size", type=int, help="square input side in px (default: the model's, else 128)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        help="max abs logit difference accepted for both formats (default 1e-4 TorchScript, 1e-3 ONNX)",
+    )
+    p.set_defaults(func=cmd_export)
 
     add_monitor_commands(sub, _add_output_options)
+    add_train_commands(sub, _add_output_options)
     return parser
 
 

@@ -12,6 +12,8 @@ from torch import nn
 from geowarn.errors import ModelError
 from geowarn.models.classifier import TileClassifier
 from geowarn.models.unet import UNet
+from geowarn.models.zoo import catalog
+from geowarn.models.zoo.cascade import cascade_from_parts
 
 Task = Literal["classify", "segment"]
 
@@ -129,3 +131,126 @@ register(
         description="U-Net, 8 base channels, 4 levels: per-pixel crack probability",
     )
 )
+
+
+# --- Model zoo: architectures from the crack-detection literature (random weights). ---
+
+
+def _cascade(
+    classifier: str = "tilecls-s",
+    segmenter: str = "unet-s",
+    gate_threshold: float = 0.5,
+    classifier_options: Mapping[str, Any] | None = None,
+    segmenter_options: Mapping[str, Any] | None = None,
+) -> nn.Module:
+    """Cascade of two registered models; the spec's input conventions are the default segmenter's."""
+    classifier_spec, segmenter_spec = get_spec(classifier), get_spec(segmenter)
+    return cascade_from_parts(
+        build_model(classifier, **dict(classifier_options or {})),
+        build_model(segmenter, **dict(segmenter_options or {})),
+        gate_threshold,
+        classifier_spec=classifier_spec,
+        segmenter_spec=segmenter_spec,
+    )
+
+
+for _spec in (
+    ModelSpec(
+        name="lenet5",
+        task="classify",
+        builder=catalog.lenet5,
+        input_size=32,
+        description="LeNet-5 (ReLU, max pool), 32 px input: slope-crack transfer-learning baseline",
+    ),
+    ModelSpec(
+        name="lenet5-inception-a",
+        task="classify",
+        builder=catalog.lenet5_inception_a,
+        input_size=32,
+        description="LeNet-5 + Inception-v3 InceptionA block after conv stage 2 (slope cracks, Yang & Mei)",
+    ),
+    ModelSpec(
+        name="lenet5-inception-e",
+        task="classify",
+        builder=catalog.lenet5_inception_e,
+        input_size=32,
+        description="LeNet-5 + Inception-v3 InceptionE block after conv stage 2 (slope cracks, Yang & Mei)",
+    ),
+    ModelSpec(
+        name="alexnet",
+        task="classify",
+        builder=catalog.alexnet,
+        input_size=64,
+        head_prefixes=("classifier",),
+        description="AlexNet (torchvision) at 64 px input (CPU-friendly; needs >= 63 px): transfer baseline",
+    ),
+    ModelSpec(
+        name="resnet18",
+        task="classify",
+        builder=catalog.resnet18,
+        head_prefixes=("fc",),
+        description="ResNet18 (torchvision): residual classifier baseline",
+    ),
+    ModelSpec(
+        name="resnet50",
+        task="classify",
+        builder=catalog.resnet50,
+        head_prefixes=("fc",),
+        description="ResNet50 (torchvision): bridge-crack classifier baseline without ASPP",
+    ),
+    ModelSpec(
+        name="resnet50-aspp",
+        task="classify",
+        builder=catalog.resnet50_aspp,
+        head_prefixes=("fc",),
+        options={"insert_after": "layer1", "rates": (2, 4, 8)},
+        description="ResNet50 + ASPP(2,4,8) with depthwise-separable convs after layer1 (bridge-crack classifier)",
+    ),
+    ModelSpec(
+        name="mobilenet-v1",
+        task="classify",
+        builder=catalog.mobilenet_v1,
+        head_prefixes=("classifier",),
+        description="MobileNet V1 (Howard et al. 2017): depthwise-separable conv stack, width_mult option",
+    ),
+    ModelSpec(
+        name="mobilenet-v2",
+        task="classify",
+        builder=catalog.mobilenet_v2,
+        head_prefixes=("classifier",),
+        description="MobileNet V2 (torchvision): inverted residuals, linear bottlenecks",
+    ),
+    ModelSpec(
+        name="mobilenet-v3-small",
+        task="classify",
+        builder=catalog.mobilenet_v3_small,
+        head_prefixes=("classifier",),
+        description="MobileNet V3 small (torchvision): squeeze-excitation, hard-swish",
+    ),
+    ModelSpec(
+        name="vit-tiny",
+        task="classify",
+        builder=catalog.vit_tiny,
+        input_size=64,
+        head_prefixes=("heads",),
+        description="Vision Transformer, 64 px input, 8 px patches, 6 layers x 4 heads, width 192",
+    ),
+    ModelSpec(
+        name="unet",
+        task="segment",
+        builder=catalog.unet,
+        size_multiple=16,
+        options={"base_channels": 16, "depth": 4},
+        description="U-Net (Ronneberger et al. 2015), configurable base_channels and depth (<= 4)",
+    ),
+    ModelSpec(
+        name="cascade",
+        task="segment",
+        builder=_cascade,
+        size_multiple=16,
+        head_prefixes=("segmenter.head",),
+        options={"classifier": "tilecls-s", "segmenter": "unet-s", "gate_threshold": 0.5},
+        description="tile classifier gate -> segmenter in one model; gated-out images get no-crack logits",
+    ),
+):
+    register(_spec)

@@ -15,9 +15,10 @@ def test_unknown_model_lists_known_ones() -> None:
 @pytest.mark.parametrize("spec", list_models(), ids=lambda s: s.name)
 def test_every_model_runs_forward_and_backward(spec) -> None:
     model = build_model(spec.name)
-    x = torch.randn(2, 3, 64, 64, requires_grad=True)
+    side = spec.input_size or 64
+    x = torch.randn(2, 3, side, side, requires_grad=True)
     out = model(x)
-    expected = (2,) if spec.task == "classify" else (2, 1, 64, 64)
+    expected = (2,) if spec.task == "classify" else (2, 1, side, side)
     assert tuple(out.shape) == expected
     out.mean().backward()
     assert x.grad is not None
