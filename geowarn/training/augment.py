@@ -71,8 +71,11 @@ def classification_augment() -> v2.Compose:
     )
 
 
+def image_tensor(image_hwc: NDArray[Any]) -> tv_tensors.Image:
+    """A uint8 H x W x 3 numpy array as a v2 image tensor (3 x H x W)."""
+    return tv_tensors.Image(torch.tensor(image_hwc).permute(2, 0, 1).contiguous())  # copies: inputs may be read-only
+
+
 def to_tensors(image_hwc: NDArray[Any], mask_hw: NDArray[Any]) -> tuple[tv_tensors.Image, tv_tensors.Mask]:
     """uint8 numpy arrays to v2 image/mask tensors."""
-    image = tv_tensors.Image(torch.tensor(image_hwc).permute(2, 0, 1).contiguous())  # copies: inputs may be read-only
-    mask = tv_tensors.Mask(torch.tensor(mask_hw)[None])
-    return image, mask
+    return image_tensor(image_hwc), tv_tensors.Mask(torch.tensor(mask_hw)[None])

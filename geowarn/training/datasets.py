@@ -56,16 +56,22 @@ def discover_pairs(root: Path, split: str, sources: Iterable[str] | None = None)
     for source_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         if wanted is not None and source_dir.name not in wanted:
             continue
-        image_dir = source_dir / split / "images"
-        if not image_dir.is_dir():
-            continue
-        for image in sorted(image_dir.iterdir()):
-            if image.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            mask = source_dir / split / "masks" / (image.stem + ".png")
-            if mask.exists():
-                pairs.append(SegPair(image, mask, source_dir.name, split))
+        pairs += [SegPair(image, mask, source_dir.name, split) for image, mask in folder_pairs(source_dir / split)]
     return pairs
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def folder_pairs(folder: Path) -> list[tuple[Path, Path]]:
+    """(image, mask) pairs of ``folder/images`` and ``folder/masks`` matched by stem (mask NAME.png)."""
+    image_dir = folder / "images"
+    if not image_dir.is_dir():
+        return []
+    pairs = [(image, folder / "masks" / (image.stem + ".png")) for image in image_files(image_dir)]
+    return [(image, mask) for image, mask in pairs if mask.exists()]
 
 
 def read_rgb(path: Path) -> NDArray[np.uint8]:
@@ -98,9 +104,14 @@ def crack_free_crops(
             y = int(rng.integers(0, h - size + 1))
             x = int(rng.integers(0, w - size + 1))
             crop = image[y : y + size, x : x + size]
-            if (crop.max(axis=2) > 8).mean() > 0.9:  # skip no-data corners
+            if mostly_valid(crop):
                 crops.append(np.ascontiguousarray(crop))
     return crops
+
+
+def mostly_valid(crop: NDArray[np.uint8], share: float = 0.9) -> bool:
+    """Whether more than ``share`` of the crop's pixels are not (near-black) no-data."""
+    return bool((crop.max(axis=2) > 8).mean() > share)
 
 
 def read_geotiff_rgb(path: Path, max_side: int = 4096) -> NDArray[np.uint8]:

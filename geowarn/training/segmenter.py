@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from geowarn.metrics import ToleranceCounts, tolerance_counts
@@ -24,6 +23,7 @@ from geowarn.training.datasets import (
     load_pairs,
     synthetic_backgrounds,
 )
+from geowarn.training.losses import dice_bce_loss
 
 log = logging.getLogger("geowarn.train")
 
@@ -43,16 +43,6 @@ class SegTrainConfig(TrainConfig):
     selection_sources: tuple[str, ...] = field(default=SELECTION_SOURCES)
 
 
-def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """BCE plus soft Dice: Dice keeps thin cracks from being drowned by background."""
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    prob = torch.sigmoid(logits)
-    inter = (prob * target).sum(dim=(1, 2, 3))
-    denom = prob.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
-    dice = 1 - (2 * inter + 1) / (denom + 1)
-    return bce + dice.mean()
-
-
 def _backgrounds(cfg: SegTrainConfig, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
     images = background_images(cfg.data, "train")
     crops = crack_free_crops(images, cfg.crop, per_image=4, rng=rng)
@@ -61,16 +51,23 @@ def _backgrounds(cfg: SegTrainConfig, rng: np.random.Generator) -> list[NDArray[
     return crops + synthetic_backgrounds(cfg.synthetic_negatives, cfg.crop, rng)
 
 
+def full_image_logits(
+    model: torch.nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str, device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """Crack logits (H x W, on ``device``) for a whole image, reflect-padded to the model's size multiple."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+    logits: torch.Tensor = model(model_input(padded[None], get_spec(spec_name), device))
+    return logits[0, 0, :h, :w]
+
+
 @torch.inference_mode()
 def predict_full(
     model: torch.nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str
 ) -> NDArray[np.float32]:
     """Crack probability for a whole image, reflect-padded to the model's size multiple."""
-    h, w = image.shape[:2]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
-    logits = model(model_input(padded[None], get_spec(spec_name)))
-    return torch.sigmoid(logits)[0, 0, :h, :w].numpy()
+    return torch.sigmoid(full_image_logits(model, image, multiple, spec_name)).numpy()
 
 
 def evaluate(

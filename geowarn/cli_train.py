@@ -1,0 +1,209 @@
+"""Training subcommands: ``train classify|segment``, ``eval classify|segment`` and ``patches``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OutputOptions = Callable[[argparse.ArgumentParser], None]
+
+_TRAIN_EPILOG = """\
+examples:
+  geowarn train classify --config config/train/classify-lenet5.yaml --epochs 5 --out runs/lenet5
+  geowarn train segment --config config/train/segment-unet.yaml --set augment.crop=128 --device cuda
+  geowarn train classify --resume runs/lenet5/last.pt --epochs 10
+  geowarn train classify --config config/train/transfer-lenet5-brickwork.yaml --init-from runs/lenet5/best.pt
+
+Settings come from --config (YAML; see config/train/ for every key), then --set KEY.SUB=VALUE,
+then the flags below. --resume continues a run from its checkpoint (its settings, unless
+--config is given) and may extend --epochs.
+"""
+
+
+def _setup_logs(args: argparse.Namespace) -> None:
+    from geowarn.logs import setup_logging
+
+    setup_logging("error" if args.quiet else "info", args.log_format)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a classifier or segmenter for epochs; print the run summary."""
+    from geowarn.training.checkpoint import read_checkpoint
+    from geowarn.training.config import FLAG_KEYS, build_config, read_yaml
+    from geowarn.training.loop import fit
+    from geowarn.training.runlog import format_summary
+
+    _setup_logs(args)
+    flags: dict[str, Any] = {k: getattr(args, k) for k in FLAG_KEYS}
+    if flags["init_from"] is not None:
+        flags["init_from"] = str(flags["init_from"])
+    resume = _resume_path(args.resume) if args.resume else None
+    if args.config is not None:
+        base, origin = read_yaml(args.config), str(args.config)
+    elif resume is not None:
+        base, origin = dict(read_checkpoint(resume)["config"]), f"{resume} (saved settings)"
+    else:
+        base, origin = {}, "command line"
+    cfg = build_config(args.task, base, origin=origin, sets=args.set, flags=flags)
+    started = time.time()
+    summary = fit(cfg, resume=resume, progress=args.progress)
+    summary["total_seconds"] = time.time() - started
+    print(format_summary(summary))
+    return 0
+
+
+def _resume_path(path: Path) -> Path:
+    return path / "last.pt" if path.is_dir() else path
+
+
+def cmd_eval_model(args: argparse.Namespace) -> int:
+    """Score a checkpoint or shipped model on folders; print the table, optionally write JSON."""
+    from geowarn.training.config import DataConfig
+    from geowarn.training.evaluate import evaluate_folders, format_table, load_evaluated, write_json
+    from geowarn.training.loop import resolve_device
+
+    _setup_logs(args)
+    device = resolve_device(args.device)
+    ev = load_evaluated(args.checkpoint, args.task, device)
+    if args.threshold is not None:
+        ev.threshold = args.threshold
+    if args.resize is not None:
+        ev.augment = ev.augment.model_copy(update={"resize": args.resize})
+    data = DataConfig(positive=args.positive, negative=args.negative)
+    split = None if args.split in (None, "", "none") else args.split
+    reports = evaluate_folders(ev, args.data, split, data, device, args.batch_size, args.limit)
+    print(format_table(args.task, ev.name, reports))
+    if args.json:
+        payload = {
+            "task": args.task,
+            "model": ev.name,
+            "checkpoint": ev.source,
+            "threshold": ev.threshold,
+            "split": split,
+            "data": [str(d) for d in args.data],
+            "reports": reports,
+        }
+        write_json(args.json, payload)
+    return 0
+
+
+def cmd_patches(args: argparse.Namespace) -> int:
+    """Cut a crack / no-crack patch set from segmentation pairs."""
+    from geowarn.training.patches import PatchOptions, make_patches, pair_folder_samples
+
+    _setup_logs(args)
+    samples = pair_folder_samples(args.data, None if args.split in ("", "none") else args.split, args.limit)
+    opts = PatchOptions(
+        size=args.size,
+        stride=args.stride,
+        center=args.center,
+        min_crack_px=args.min_crack_px,
+        margin=args.margin,
+        balance=not args.no_balance,
+        max_per_class=args.max_per_class,
+        geotiffs=tuple(args.geotiff or ()),
+        geotiff_windows=args.geotiff_windows,
+        seed=args.seed,
+    )
+    manifest = make_patches(samples, args.out, opts, force=args.force)
+    counts = manifest["counts"]
+    print(
+        f"wrote {counts['crack']} crack and {counts['no_crack']} no_crack patches of {args.size} px from "
+        f"{len(samples)} pairs to {args.out} (candidates: {counts['candidates_crack']} crack, "
+        f"{counts['candidates_no_crack']} no_crack); manifest {args.out / 'patches.json'}"
+    )
+    return 0
+
+
+def _train_parser(sub: Any, task: str, add_output_options: OutputOptions) -> None:
+    what = "a crack / no-crack classifier" if task == "classify" else "a crack segmenter"
+    p = sub.add_parser(
+        task,
+        help=f"train {what} on folders of images",
+        description=f"Train {what} epoch by epoch; writes last.pt, best.pt, metrics.csv/json, "
+        "curves.png, splits.json and train.log into --out and prints a summary.",
+        epilog=_TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", type=Path, help="YAML settings (see config/train/)")
+    p.add_argument("--set", action="append", metavar="KEY.SUB=VALUE", help="override one setting (repeatable)")
+    p.add_argument("--model", help="registry model name (geowarn models)")
+    p.add_argument("--data", type=Path, nargs="+", help="dataset folder(s) (data.roots)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/train)")
+    p.add_argument("--epochs", type=int, help="number of epochs (train.epochs)")
+    p.add_argument("--batch-size", type=int, help="batch size (train.batch_size)")
+    p.add_argument("--lr", type=float, help="learning rate (optim.lr)")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser (optim.name)")
+    p.add_argument("--init-from", help="pretrained checkpoint or model name with shipped weights")
+    p.add_argument("--strategy", choices=["finetune", "freeze-backbone", "merge"], help="transfer strategy")
+    p.add_argument("--resume", type=Path, help="continue from this last.pt (or run folder)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
+    p.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto)")
+    p.add_argument("--seed", type=int, help="random seed (train.seed)")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes (train.num_workers)")
+    add_output_options(p)
+    p.set_defaults(func=cmd_train, task=task)
+
+
+def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
+    """Register ``train classify|segment`` and ``patches`` on the top-level subparsers."""
+    p = sub.add_parser("train", help="train a classifier or segmenter (epochs, checkpoints, transfer learning)")
+    train_sub = p.add_subparsers(dest="train_command", required=True, metavar="TASK")
+    for task in ("classify", "segment"):
+        _train_parser(train_sub, task, add_output_options)
+
+    p = sub.add_parser(
+        "patches",
+        help="cut a crack / no-crack patch set from image/mask pairs",
+        description="Grid windows of image/mask pairs: crack patches have crack pixels in their centre, "
+        "no-crack patches have none within --margin px. Writes OUT/crack/*.png, OUT/no_crack/*.png and "
+        "OUT/patches.json (source file, window, seed).",
+    )
+    p.add_argument("--data", type=Path, nargs="+", required=True, help="pair folder(s) (images/ + masks/)")
+    p.add_argument("--split", default="none", help="split subfolder of each folder (default: the folder itself)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--size", type=int, default=64, help="patch side in px (default 64)")
+    p.add_argument("--stride", type=int, help="window stride in px (default size/2)")
+    p.add_argument("--center", type=float, default=0.5, help="centre region side as a share of the patch")
+    p.add_argument("--min-crack-px", type=int, default=10, help="crack pixels needed in the centre region")
+    p.add_argument("--margin", type=int, default=8, help="no-crack patches have no crack within this many px")
+    p.add_argument("--no-balance", action="store_true", help="keep every candidate instead of equal counts")
+    p.add_argument("--max-per-class", type=int, help="cap on patches per class")
+    p.add_argument("--geotiff", type=Path, action="append", help="crack-free GeoTIFF for extra negatives")
+    p.add_argument("--geotiff-windows", type=int, default=50, help="random windows tried per GeoTIFF")
+    p.add_argument("--limit", type=int, help="at most this many pairs per folder")
+    p.add_argument("--seed", type=int, default=0, help="selection seed")
+    p.add_argument("--force", action="store_true", help="replace an existing patch set in --out")
+    add_output_options(p)
+    p.set_defaults(func=cmd_patches)
+
+
+def add_eval_commands(eval_sub: Any, add_output_options: OutputOptions) -> None:
+    """Register ``eval classify|segment`` beside the existing ``eval`` subcommands."""
+    for task in ("classify", "segment"):
+        what = "class folders (crack / no_crack)" if task == "classify" else "image/mask pair folders"
+        e = eval_sub.add_parser(
+            task,
+            help=f"score a checkpoint or shipped model on {what}",
+            description=f"Score a training checkpoint (or a model name with shipped weights) on {what}; "
+            "prints a table (one row per folder) and optionally writes JSON.",
+        )
+        e.add_argument("--checkpoint", required=True, help="best.pt/last.pt of a run, or a registry model name")
+        e.add_argument("--data", type=Path, nargs="+", required=True, help="dataset folder(s)")
+        e.add_argument("--split", help="split subfolder, e.g. test (default: the folder itself)")
+        e.add_argument("--json", type=Path, help="also write the reports as JSON here")
+        e.add_argument("--threshold", type=float, help="decision threshold (default: the checkpoint's)")
+        e.add_argument("--limit", type=int, help="at most this many images per folder (per class)")
+        e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+        if task == "classify":
+            e.add_argument("--positive", nargs="+", default=["crack"], help="crack class folder names")
+            e.add_argument("--negative", nargs="+", default=["no_crack"], help="no-crack class folder names")
+            e.add_argument("--resize", type=int, help="resize images to this side first")
+            e.add_argument("--batch-size", type=int, default=32)
+        else:
+            e.set_defaults(positive=["crack"], negative=["no_crack"], resize=None, batch_size=1)
+        add_output_options(e)
+        e.set_defaults(func=cmd_eval_model, task=task)

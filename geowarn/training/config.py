@@ -1,0 +1,361 @@
+"""Validated settings of ``geowarn train``: a YAML file, ``--set key.sub=value`` and common flags.
+
+Every section rejects unknown keys. Errors name the file, the field, the value and the fix.
+Relative paths are taken from the current directory. The example files in ``config/train/``
+document every key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geowarn.errors import ConfigError, ModelError
+
+Task = Literal["classify", "segment"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Section):
+    """Which registry model to train."""
+
+    name: str = Field(description="registry name (geowarn models lists them)")
+    options: dict[str, Any] = Field(default_factory=dict, description="builder options (e.g. base_channels)")
+
+
+class SourceConfig(_Section):
+    """One extra dataset folder (``data.merge_with``)."""
+
+    root: Path
+    split: str | None = "train"
+    limit: int | None = Field(None, ge=1)
+
+
+class DataConfig(_Section):
+    """Folders of the training and validation sets."""
+
+    roots: list[Path] = Field(default_factory=list, description="dataset folders (--data)")
+    train_split: str | None = "train"
+    val_split: str | None = None
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    split_seed: int = 0
+    positive: list[str] = Field(default_factory=lambda: ["crack"], min_length=1)
+    negative: list[str] = Field(default_factory=lambda: ["no_crack"], min_length=1)
+    limit: int | None = Field(None, ge=1)
+    merge_with: list[SourceConfig] = Field(default_factory=list)
+    cache: bool = True
+
+
+class AugmentConfig(_Section):
+    """Augmentations of the training images (masks follow the geometric ones)."""
+
+    hflip: float = Field(0.5, ge=0, le=1)
+    vflip: float = Field(0.5, ge=0, le=1)
+    rotation: float = Field(0.0, ge=0, le=180)
+    scale: tuple[float, float] | None = None
+    affine_p: float = Field(0.5, ge=0, le=1)
+    resize: int | None = Field(None, ge=8)
+    crop: int | None = Field(None, ge=8)
+    crop_mode: Literal["random", "center"] = "random"
+    brightness: float = Field(0.0, ge=0)
+    contrast: float = Field(0.0, ge=0)
+    saturation: float = Field(0.0, ge=0)
+    hue: float = Field(0.0, ge=0, le=0.5)
+    grayscale: float = Field(0.0, ge=0, le=1)
+    channel_gain: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_order(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError("scale must be [low, high] with 0 < low <= high")
+        return value
+
+
+class OptimConfig(_Section):
+    """Optimiser."""
+
+    name: Literal["sgd", "adamw"] = "sgd"
+    lr: float = Field(0.01, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(5e-4, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float | None = Field(None, gt=0)
+
+
+class ScheduleConfig(_Section):
+    """Learning-rate schedule, stepped every batch."""
+
+    name: Literal["constant", "step", "cosine", "onecycle"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0)
+    step_epochs: int = Field(10, ge=1)
+    gamma: float = Field(0.1, gt=0, le=1)
+    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+    onecycle_pct: float = Field(0.3, gt=0, lt=1)
+    onecycle_div: float = Field(25.0, ge=1)
+
+
+class LossConfig(_Section):
+    """Training loss; ``null`` name picks bce (classify) or dice_bce (segment)."""
+
+    name: Literal["bce", "focal", "dice", "dice_bce"] | None = None
+    pos_weight: float | Literal["auto"] | None = None
+    focal_gamma: float = Field(2.0, ge=0)
+    focal_alpha: float | None = Field(0.25, ge=0, le=1)
+    dice_weight: float = Field(1.0, ge=0)
+
+
+class LoopConfig(_Section):
+    """Epochs, batches, device, precision, seeds, checkpoints and early stopping."""
+
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(32, ge=1)
+    num_workers: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
+    seed: int = 0
+    deterministic: bool = False
+    threads: int = Field(0, ge=0)
+    monitor: str | None = None
+    monitor_mode: Literal["max", "min"] | None = None
+    early_stopping: int | None = Field(None, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+    save_every: int | None = Field(None, ge=1)
+    select_threshold: bool = True
+
+
+class TransferConfig(_Section):
+    """Transfer learning from a pretrained checkpoint."""
+
+    init_from: str | None = None
+    strategy: Literal["finetune", "freeze-backbone", "merge"] = "finetune"
+
+
+class RunConfig(_Section):
+    """One training run."""
+
+    task: Task
+    out: Path = Path("runs/train")
+    model: ModelConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    train: LoopConfig = Field(default_factory=LoopConfig)
+    transfer: TransferConfig = Field(default_factory=TransferConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        if self.transfer.strategy == "merge" and not self.data.merge_with:
+            raise ValueError("transfer.strategy 'merge' needs data.merge_with: the source datasets to merge")
+        if self.data.merge_with and self.transfer.strategy != "merge":
+            raise ValueError("data.merge_with is set; set transfer.strategy to 'merge' (or empty merge_with)")
+        if self.loss.name == "dice" and self.task == "classify":
+            raise ValueError("loss 'dice' is for segmentation; use bce or focal to classify")
+        return self
+
+    @property
+    def loss_name(self) -> str:
+        """The loss, with the task default filled in."""
+        return self.loss.name or ("bce" if self.task == "classify" else "dice_bce")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (paths as strings)."""
+        return self.model_dump(mode="json")
+
+
+#: Common command-line flags and the setting each one overrides.
+FLAG_KEYS = {
+    "model": "model.name",
+    "data": "data.roots",
+    "out": "out",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "lr": "optim.lr",
+    "optimizer": "optim.name",
+    "init_from": "transfer.init_from",
+    "strategy": "transfer.strategy",
+    "device": "train.device",
+    "seed": "train.seed",
+    "workers": "train.num_workers",
+    "amp": "train.amp",
+}
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``key.sub=value`` -> (["key", "sub"], value); the value is read as YAML (numbers, lists...)."""
+    key, sep, raw = text.partition("=")
+    parts = [p.strip() for p in key.split(".")]
+    if not sep or not all(parts):
+        raise ConfigError(f"--set {text!r}: expected KEY.SUB=VALUE, e.g. --set optim.lr=0.001")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({exc}); quote it") from exc
+    return parts, value
+
+
+def set_nested(data: dict[str, Any], path: list[str], value: Any, origin: str) -> None:
+    """Set ``data[path[0]][path[1]]... = value``, creating sections as needed."""
+    node = data
+    for i, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(path[: i + 1])
+            raise ConfigError(f"{origin}: {where} is a value, not a section; cannot set {'.'.join(path)}")
+        node = child
+    node[path[-1]] = value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``, with errors that name the file."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror}); check the path") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+    return loaded
+
+
+def _section_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The settings class holding the field at ``loc`` (for listing its keys)."""
+    cls: type[BaseModel] = RunConfig
+    for part in loc[:-1]:
+        field = cls.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            cls = annotation
+        elif isinstance(part, int) and cls is DataConfig:
+            cls = SourceConfig
+        elif str(part) == "merge_with":
+            continue
+        else:
+            return None
+    return cls
+
+
+def _hint(err: Any) -> str:
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    if kind == "extra_forbidden":
+        section = _section_at(loc)
+        keys = ", ".join(section.model_fields) if section else "see config/train/"
+        return f"remove it or fix the spelling; keys allowed here: {keys}"
+    for prefix, fix in _FIXES:
+        if kind.startswith(prefix):
+            return fix
+    return "see the documented examples in config/train/"
+
+
+_FIXES = (
+    ("missing", "add it to the file or pass it on the command line"),
+    ("literal_error", "use one of the listed values"),
+    ("greater_than", "use a value in the allowed range"),
+    ("less_than", "use a value in the allowed range"),
+    ("too_short", "give at least one entry"),
+    ("float", "give a number, e.g. 0.01"),
+    ("int", "give a whole number, e.g. 10"),
+    ("bool", "give true or false"),
+    ("dict", "give a mapping of keys (a section)"),
+    ("model", "give a mapping of keys (a section)"),
+    ("list", "give a list, e.g. [a, b]"),
+    ("tuple", "give a list, e.g. [a, b]"),
+    ("string", "give a text value"),
+    ("path", "give a file or folder path"),
+)
+
+
+def _field_loc(err: Any) -> tuple[int | str, ...]:
+    """``err``'s location without the union member names pydantic appends (``pos_weight.float``)."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return loc
+    for i in range(1, len(loc)):
+        section = _section_at(loc[: i + 1])
+        if isinstance(loc[i], str) and (section is None or loc[i] not in section.model_fields):
+            return loc[:i]
+    return loc
+
+
+def format_errors(exc: ValidationError, origin: str) -> str:
+    """One entry per problem field: field, value, message(s) and fix."""
+    grouped: dict[tuple[int | str, ...], list[Any]] = {}
+    for err in exc.errors():
+        grouped.setdefault(_field_loc(err), []).append(err)
+    problems = []
+    for loc, errs in grouped.items():
+        field = ".".join(str(p) for p in loc) or "settings"
+        value = "" if errs[0]["type"] == "missing" or not loc else f"={errs[0].get('input')!r}"
+        message = " or ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in errs))
+        problems.append(f"{field}{value}: {message} ({_hint(errs[0])})")
+    return f"{origin}: invalid training settings: " + "; ".join(problems)
+
+
+def build_config(
+    task: Task,
+    base: dict[str, Any],
+    *,
+    origin: str,
+    sets: list[str] | None = None,
+    flags: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Validate ``base`` (a loaded YAML or a checkpoint's config) with overrides applied."""
+    data = dict(base)
+    file_task = data.pop("task", None)
+    if file_task is not None and file_task != task:
+        raise ConfigError(f"{origin}: task is {file_task!r}; run it with geowarn train {file_task}")
+    data["task"] = task
+    for text in sets or []:
+        path, value = parse_override(text)
+        set_nested(data, path, value, f"--set {text}")
+    for flag, value in (flags or {}).items():
+        if value is not None:
+            set_nested(data, FLAG_KEYS[flag].split("."), value, f"--{flag.replace('_', '-')}")
+    data.setdefault("model", {})
+    overridden = bool(sets) or any(v is not None for v in (flags or {}).values())
+    where = f"{origin} + command line" if overridden and origin != "command line" else origin
+    try:
+        cfg = RunConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, where)) from exc
+    _check_model(cfg, where)
+    return cfg
+
+
+def _check_model(cfg: RunConfig, where: str) -> None:
+    from geowarn.models.registry import get_spec
+
+    try:
+        spec = get_spec(cfg.model.name)
+    except ModelError as exc:
+        raise ConfigError(f"{where}: model.name={cfg.model.name!r}: {exc}") from exc
+    if spec.task != cfg.task:
+        raise ConfigError(
+            f"{where}: model.name={cfg.model.name!r} is a {spec.task} model; "
+            f"use geowarn train {spec.task} or pick a {cfg.task} model (geowarn models)"
+        )
+
+
+def load_train_config(
+    task: Task,
+    path: Path | None = None,
+    *,
+    sets: list[str] | None = None,
+    flags: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Read the YAML at ``path`` (optional) and apply ``--set`` overrides then flags."""
+    base = read_yaml(path) if path is not None else {}
+    return build_config(task, base, origin=str(path) if path else "command line", sets=sets, flags=flags)

@@ -1,0 +1,266 @@
+"""``geowarn train|eval|patches`` end to end on tiny seeded synthetic folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from geowarn.cli import main
+from geowarn.models.registry import get_spec, list_models
+from geowarn.training.checkpoint import model_from_checkpoint, read_checkpoint
+from geowarn.training.config import AugmentConfig
+from geowarn.training.transforms import build_transform
+
+CLS_MODEL = "lenet5" if any(s.name == "lenet5" for s in list_models()) else "tilecls-s"
+FAST = ["--set", "train.threads=1", "--no-progress", "-q"]
+
+
+def make_class_folder(root: Path, n: int = 16, size: int = 32, seed: int = 0) -> Path:
+    """``n`` images, half with a dark line (crack/), half plain (no_crack/)."""
+    rng = np.random.default_rng(seed)
+    for label in ("crack", "no_crack"):
+        (root / label).mkdir(parents=True)
+        for i in range(n // 2):
+            image = np.clip(150 + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+            if label == "crack":
+                y = int(rng.integers(6, size - 6))
+                image[y - 1 : y + 1] = 30
+            Image.fromarray(image).save(root / label / f"{i:03d}.png")
+    return root
+
+
+def make_pairs(root: Path, n: int = 8, h: int = 40, w: int = 48, seed: int = 0) -> Path:
+    """``n`` image/mask pairs with one dark vertical crack each."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        image = np.clip(150 + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+        mask = np.zeros((h, w), np.uint8)
+        x = int(rng.integers(6, w - 6))
+        image[:, x - 1 : x + 1] = 30
+        mask[:, x - 1 : x + 1] = 255
+        Image.fromarray(image).save(root / "images" / f"{i:03d}.png")
+        Image.fromarray(mask).save(root / "masks" / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("data")
+    return {
+        "cls": make_class_folder(root / "cls"),
+        "source": make_class_folder(root / "source", n=8, seed=1),
+        "seg": make_pairs(root / "seg"),
+    }
+
+
+def train_classify(data: Path, out: Path, *extra: str, epochs: int = 2) -> tuple[int, dict[str, Any]]:
+    args = ["train", "classify", "--model", CLS_MODEL, "--data", str(data), "--out", str(out)]
+    args += ["--epochs", str(epochs), "--batch-size", "8", "--set", "data.train_split=null", *FAST, *extra]
+    status = main(args)
+    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
+    return status, metrics
+
+
+def _rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in metrics["history"]]
+
+
+@pytest.fixture(scope="module")
+def base_run(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three epochs with a constant rate, a snapshot every epoch."""
+    out = tmp_path_factory.mktemp("runs") / "base"
+    status, _ = train_classify(
+        folders["cls"], out, "--set", "schedule.name=constant", "--set", "train.save_every=1", epochs=3
+    )
+    assert status == 0
+    return out
+
+
+def test_classify_writes_outputs_and_summary(base_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("last.pt", "best.pt", "epoch-002.pt", "metrics.csv", "metrics.json", "curves.png", "splits.json"):
+        assert (base_run / name).is_file(), name
+    assert (base_run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    csv_lines = (base_run / "metrics.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("epoch,train_loss,val_loss") and len(csv_lines) == 4
+    splits = json.loads((base_run / "splits.json").read_text())
+    assert splits["counts"] == {"train": 12, "merged": 0, "val": 4}
+    names = {r["image"] for r in splits["train"]} | {r["image"] for r in splits["val"]}
+    assert len(names) == 16
+    ckpt = read_checkpoint(base_run / "last.pt")
+    assert ckpt["format"] == "geowarn-checkpoint/1" and ckpt["model"] == CLS_MODEL and ckpt["epoch"] == 3
+    assert {"optimizer", "scheduler", "scaler", "rng", "config", "history", "threshold"} <= set(ckpt)
+    model, meta = model_from_checkpoint(base_run / "best.pt")
+    assert not model.training and "state_dict" not in meta and 0 < meta["threshold"] < 1
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2,)
+
+
+def test_resume_continues_exactly_and_same_seed_repeats(
+    folders: dict[str, Path], base_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = _rows(json.loads((base_run / "metrics.json").read_text()))
+    out = tmp_path / "short"
+    status, first = train_classify(folders["cls"], out, "--set", "schedule.name=constant", epochs=2)
+    assert status == 0 and _rows(first) == base[:2]  # same seed, same numbers
+    capsys.readouterr()
+    assert main(["train", "classify", "--resume", str(out / "last.pt"), "--epochs", "3", *FAST]) == 0
+    assert "epochs 3-3" in capsys.readouterr().out
+    resumed = _rows(json.loads((out / "metrics.json").read_text()))
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    assert resumed == base
+    other = tmp_path / "from-snapshot"
+    assert main(["train", "classify", "--resume", str(base_run / "epoch-002.pt"), "--out", str(other), *FAST]) == 0
+    assert _rows(json.loads((other / "metrics.json").read_text())) == base
+
+
+def test_early_stopping_stops(folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = ["--lr", "0", "--set", "train.early_stopping=1", "--set", "train.monitor=val_loss"]
+    status, metrics = train_classify(folders["cls"], tmp_path / "stop", *extra, epochs=6)
+    assert status == 0 and [r["epoch"] for r in metrics["history"]] == [1, 2]
+    assert "stopped early" in capsys.readouterr().out
+
+
+def test_init_from_loads_weights(base_run: Path, folders: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "init"
+    status, _ = train_classify(folders["cls"], out, "--init-from", str(base_run / "best.pt"), "--lr", "0", epochs=1)
+    assert status == 0
+    source = read_checkpoint(base_run / "best.pt")["state_dict"]
+    loaded = read_checkpoint(out / "last.pt")["state_dict"]
+    assert all(torch.equal(source[k], loaded[k]) for k in source)
+    assert "init from" in (out / "train.log").read_text()
+
+
+def test_init_from_foreign_architecture_is_refused(
+    base_run: Path, folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["train", "segment", "--model", "unet-s", "--data", str(folders["seg"]), "--out", str(tmp_path / "x")]
+    extra = ["--set", "data.train_split=null", "--set", "augment.crop=32", "--init-from", str(base_run / "best.pt")]
+    assert main([*args, *extra, *FAST]) == 2
+    assert "no backbone tensor fits" in capsys.readouterr().err
+
+
+def test_freeze_backbone_trains_only_the_head(folders: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "frozen"
+    args = ["train", "classify", "--model", "tilecls-s", "--data", str(folders["cls"]), "--out", str(out)]
+    args += ["--init-from", "tilecls-s", "--strategy", "freeze-backbone", "--epochs", "1", "--batch-size", "8"]
+    assert main([*args, "--set", "data.train_split=null", "--lr", "0.05", *FAST]) == 0
+    from geowarn.training.transfer import source_state
+
+    before, after = source_state("tilecls-s"), read_checkpoint(out / "last.pt")["state_dict"]
+    head = get_spec("tilecls-s").head_prefixes
+    changed = {k for k in after if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(head) for k in changed)  # backbone weights and BN statistics fixed
+
+
+def test_merge_adds_source_to_train_set(
+    folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = f"data.merge_with=[{{root: {folders['source']}, split: null}}]"
+    status, _ = train_classify(folders["cls"], tmp_path / "merge", "--strategy", "merge", "--set", merge, epochs=1)
+    assert status == 0
+    counts = json.loads((tmp_path / "merge" / "splits.json").read_text())["counts"]
+    assert counts == {"train": 12, "merged": 8, "val": 4}
+    assert "20 train (8 merged)" in capsys.readouterr().out
+
+
+def test_joint_flip_and_crop_keep_image_and_mask_aligned() -> None:
+    image = np.full((40, 48, 3), 200, np.uint8)
+    mask = np.zeros((40, 48), np.uint8)
+    image[:, 10:12] = 20
+    mask[:, 10:12] = 1
+    from geowarn.training.augment import to_tensors
+
+    aug = AugmentConfig(hflip=1.0, vflip=0.5, crop=32, rotation=0)
+    transform = build_transform(aug, get_spec("unet-s"), "segment", train=True)
+    for seed in range(4):
+        torch.manual_seed(seed)
+        x, m = transform(*to_tensors(image, mask))
+        dark = (x.mean(dim=0) < 0).numpy()
+        assert m.shape == (1, 32, 32) and m.dtype == torch.uint8
+        assert np.array_equal(dark, m[0].numpy().astype(bool))
+
+
+def test_segment_train_and_eval_json(
+    folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "seg"
+    args = ["train", "segment", "--model", "unet-s", "--data", str(folders["seg"]), "--out", str(out), "--epochs", "2"]
+    args += ["--batch-size", "4", "--optimizer", "adamw", "--lr", "0.01", "--set", "data.train_split=null"]
+    assert main([*args, "--set", "augment.crop=32", "--set", "model.options={base_channels: 4, depth: 2}", *FAST]) == 0
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [r["epoch"] for r in history] == [1, 2] and "val_f1_tol" in history[0]
+    assert main([*args, "--set", "augment.crop=30", *FAST]) == 2  # not a multiple of 16
+    assert "multiple of 16" in capsys.readouterr().err
+    report = tmp_path / "eval.json"
+    assert (
+        main(
+            [
+                "eval",
+                "segment",
+                "--checkpoint",
+                str(out / "best.pt"),
+                "--data",
+                str(folders["seg"]),
+                "--json",
+                str(report),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert "F1@2px" in capsys.readouterr().out
+    data = json.loads(report.read_text())
+    assert data["task"] == "segment" and data["model"] == "unet-s"
+    row = data["reports"][str(folders["seg"])]
+    assert row["n_images"] == 8 and 0 <= row["f1_tol"] <= 1 and row["threshold"] == data["threshold"]
+
+
+def test_eval_classify_json(
+    base_run: Path, folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "eval.json"
+    args = [
+        "eval",
+        "classify",
+        "--checkpoint",
+        str(base_run / "best.pt"),
+        "--data",
+        str(folders["cls"]),
+        str(folders["source"]),
+    ]
+    assert main([*args, "--json", str(report), "--threshold", "0.5", "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "F1" in table and "all" in table
+    data = json.loads(report.read_text())
+    assert data["threshold"] == 0.5 and set(data["reports"]) == {str(folders["cls"]), str(folders["source"]), "all"}
+    overall = data["reports"]["all"]
+    assert overall["n"] == 24 and sum(overall["confusion"].values()) == 24
+    assert (
+        main(["eval", "classify", "--checkpoint", str(tmp_path / "missing.pt"), "--data", str(folders["cls"]), "-q"])
+        == 2
+    )
+
+
+def test_patches_balanced_deterministic(folders: dict[str, Path], tmp_path: Path) -> None:
+    args = ["patches", "--data", str(folders["seg"]), "--size", "16", "--stride", "8", "--min-crack-px", "4"]
+    args += ["--margin", "3", "--max-per-class", "10", "--seed", "3", "-q"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "patches.json").read_text())
+    b = json.loads((tmp_path / "b" / "patches.json").read_text())
+    assert a["patches"] == b["patches"] and a["options"]["seed"] == 3
+    assert a["counts"]["crack"] == a["counts"]["no_crack"] == 10
+    assert len(list((tmp_path / "a" / "crack").glob("*.png"))) == 10
+    for row in a["patches"]:
+        x, y, w, h = row["window"]
+        mask = np.asarray(Image.open(Path(row["source"]).parent.parent / "masks" / Path(row["source"]).name))
+        window = mask[y : y + h, x : x + w]
+        assert (window.sum() > 0) == (row["label"] == "crack")
+    assert main([*args, "--out", str(tmp_path / "a")]) == 2  # refuses to overwrite without --force
