@@ -226,7 +226,7 @@ def format_report(result: dict[str, Any]) -> str:
         f"- registration error vs known GNSS offsets: median {fmt(r['median'], '.2f')} px, "
         f"max {fmt(r['max'], '.2f')} px "
         f"over {r['n']} survey pairs; unregistrable surveys flagged {s['unregistrable_flagged']}",
-        f"- growth (Δlength of truly growing cracks): median |error| {fmt(g['median_abs_error_m'])} m, "
+        f"- growth (extension of truly growing cracks): median |error| {fmt(g['median_abs_error_m'])} m, "
         f"median relative error {fmt(g['median_rel_error'], '.1%')}, within max(5 %, 2 px) {g['within_max_5pct_2px']}, "
         f"not tracked {g['not_tracked']}",
     ]
