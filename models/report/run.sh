@@ -7,7 +7,7 @@ DATA=${1:-../shared/data}
 OUT=${2:-runs/report}
 GW=${GEOWARN:-geowarn}
 EPOCHS=${EPOCHS:-4}
-ABL_EPOCHS=${ABL_EPOCHS:-2}
+ABL_EPOCHS=${ABL_EPOCHS:-1}
 mkdir -p "$OUT"
 
 # Crack / no-crack patch sets (64 px) cut from the pavement and concrete segmentation sets:
@@ -38,7 +38,7 @@ T="$OUT/brickwork/train"; TEST="$OUT/brickwork/test"
 train tl/scratch lenet5 "$T" --epochs 15
 train tl/finetune lenet5 "$T" --epochs 15 --init-from "$OUT/cmp/lenet5/best.pt" --strategy finetune --lr 0.003
 train tl/freeze lenet5 "$T" --epochs 15 --init-from "$OUT/cmp/lenet5/best.pt" --strategy freeze-backbone
-train tl/merge lenet5 "$T" --epochs "$EPOCHS" --strategy merge --set "data.merge_with=[$OUT/patches/source-train]"
+train tl/merge lenet5 "$T" --epochs "$EPOCHS" --strategy merge --set "data.merge_with=[{root: $OUT/patches/source-train, split: null}]"
 for r in scratch finetune freeze merge; do evaluate "tl/$r" "$TEST"; done
 
 # (c) ASPP ablation (bridge-crack paper): ResNet50 vs ResNet50 + ASPP(DSConv) by insertion point and rates.
@@ -55,6 +55,6 @@ done
 for d in "$OUT"/abl/*/; do evaluate "abl/$(basename "$d")" "$OUT/patches/source-test"; done
 
 # (d) cascade vs segmenter alone: F1 on every test split and false alarms on australia.tif.
-$GW eval defaults --data "$DATA" --json "$OUT/cascade.json" -q --no-progress
+[ -n "${SKIP_DEFAULTS:-}" ] || $GW eval defaults --data "$DATA" --json "$OUT/cascade.json" -q --no-progress
 
 python3 models/report/tables.py "$OUT" | tee "$OUT/tables.md"
