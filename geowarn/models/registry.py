@@ -12,7 +12,7 @@ from torch import nn
 from geowarn.errors import ModelError
 from geowarn.models.classifier import TileClassifier
 from geowarn.models.unet import UNet
-from geowarn.models.zoo import catalog
+from geowarn.models.zoo import catalog, torchvision_models
 from geowarn.models.zoo.cascade import cascade_from_parts
 
 Task = Literal["classify", "segment"]
@@ -179,7 +179,7 @@ for _spec in (
     ModelSpec(
         name="alexnet",
         task="classify",
-        builder=catalog.alexnet,
+        builder=torchvision_models.alexnet,
         input_size=64,
         head_prefixes=("classifier",),
         description="AlexNet (torchvision) at 64 px input (CPU-friendly; needs >= 63 px): transfer baseline",
@@ -216,21 +216,21 @@ for _spec in (
     ModelSpec(
         name="mobilenet-v2",
         task="classify",
-        builder=catalog.mobilenet_v2,
+        builder=torchvision_models.mobilenet_v2,
         head_prefixes=("classifier",),
         description="MobileNet V2 (torchvision): inverted residuals, linear bottlenecks",
     ),
     ModelSpec(
         name="mobilenet-v3-small",
         task="classify",
-        builder=catalog.mobilenet_v3_small,
+        builder=torchvision_models.mobilenet_v3_small,
         head_prefixes=("classifier",),
         description="MobileNet V3 small (torchvision): squeeze-excitation, hard-swish",
     ),
     ModelSpec(
         name="vit-tiny",
         task="classify",
-        builder=catalog.vit_tiny,
+        builder=torchvision_models.vit_tiny,
         input_size=64,
         head_prefixes=("heads",),
         description="Vision Transformer, 64 px input, 8 px patches, 6 layers x 4 heads, width 192",

@@ -48,6 +48,22 @@ class _HttpBase(_ChannelBase):
     ca_file: Path | None = Field(None, description="PEM bundle of CAs to trust instead of the system ones")
 
 
+class _HttpTargetBase(_HttpBase):
+    """A channel that sends to a ``url`` with extra ``headers`` (templates with {env:NAME})."""
+
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers; {env:NAME} allowed")
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        return _check_templates(value)
+
+
 class EmailChannelConfig(_ChannelBase):
     """SMTP email: multipart text + HTML with the evidence map inline and attached."""
 
@@ -125,27 +141,16 @@ class GenericSmsConfig(_HttpBase):
 SmsChannelConfig = Annotated[TwilioSmsConfig | GenericSmsConfig, Field(discriminator="style")]
 
 
-class WebhookChannelConfig(_HttpBase):
+class WebhookChannelConfig(_HttpTargetBase):
     """JSON POST of the payload, signed with HMAC-SHA256 when ``secret_env`` is set."""
 
     type: Literal["webhook"]
     url: str
     secret_env: EnvName | None = None
-    headers: dict[str, str] = Field(default_factory=dict, description="extra headers; {env:NAME} allowed")
     include_map: bool = Field(False, description="add the evidence map PNG as base64")
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
 
-    @field_validator("headers")
-    @classmethod
-    def _templates(cls, value: Any) -> Any:
-        return _check_templates(value)
-
-
-class CapChannelConfig(_HttpBase):
+class CapChannelConfig(_HttpTargetBase):
     """CAP 1.2 XML written to a folder (a feed served by a web server) and/or POSTed to a CAP aggregator."""
 
     type: Literal["cap"]
@@ -153,18 +158,7 @@ class CapChannelConfig(_HttpBase):
     url: str | None = None
     sender: str = Field(pattern=r"^[^\s,<&]+$", description="CAP sender id, e.g. geowarn@example.org")
     status: Literal["Actual", "Exercise", "Test"] = "Actual"
-    headers: dict[str, str] = Field(default_factory=dict, description="extra headers for the POST; {env:NAME}")
     include_map: bool = Field(False, description="embed the evidence map as a CAP <resource>")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _templates(cls, value: Any) -> Any:
-        return _check_templates(value)
 
     @model_validator(mode="after")
     def _somewhere(self) -> CapChannelConfig:

@@ -1,6 +1,7 @@
 """Builders of the zoo models: their keyword arguments are the registry options.
 
-torchvision is imported only when a torchvision-based model is built.
+torchvision is imported only when a torchvision-based model is built; the plain torchvision
+builders (AlexNet, MobileNet V2/V3, ViT) are registered straight from ``torchvision_models``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,6 @@ def lenet5_inception_e(dropout: float = 0.0) -> nn.Module:
     return lenet5_inception("E", dropout=dropout)
 
 
-def alexnet(dropout: float = 0.5) -> nn.Module:
-    """The torchvision AlexNet, one logit."""
-    return tv.alexnet(dropout=dropout)
-
-
 def resnet18() -> nn.Module:
     """The torchvision ResNet18, one logit."""
     return tv.resnet(18)
@@ -61,35 +57,6 @@ def resnet50_aspp(
 def mobilenet_v1(width_mult: float = 1.0, dropout: float = 0.2) -> nn.Module:
     """MobileNet V1 with a width multiplier."""
     return MobileNetV1(width_mult=width_mult, dropout=dropout)
-
-
-def mobilenet_v2(width_mult: float = 1.0, dropout: float = 0.2) -> nn.Module:
-    """The torchvision MobileNet V2, one logit."""
-    return tv.mobilenet_v2(width_mult=width_mult, dropout=dropout)
-
-
-def mobilenet_v3_small(dropout: float = 0.2) -> nn.Module:
-    """The torchvision MobileNet V3 small, one logit."""
-    return tv.mobilenet_v3_small(dropout=dropout)
-
-
-def vit_tiny(
-    patch_size: int = 8,
-    num_layers: int = 6,
-    num_heads: int = 4,
-    hidden_dim: int = 192,
-    mlp_dim: int = 384,
-    dropout: float = 0.0,
-) -> nn.Module:
-    """Small ViT for 64 x 64 inputs."""
-    return tv.vit_tiny(
-        patch_size=patch_size,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        hidden_dim=hidden_dim,
-        mlp_dim=mlp_dim,
-        dropout=dropout,
-    )
 
 
 def unet(base_channels: int = 16, depth: int = 4) -> nn.Module:
