@@ -106,6 +106,8 @@ class Rules(_Strict):
     tip_noise_px: float = Field(2.5, ge=0)  # segmentation variability of crack tips between surveys, per survey
     footprint_tolerance_px: float = Field(3.0, ge=0)  # extension counts beyond earlier detections by more than this
     min_branch_px: float = Field(10.0, ge=0)  # side branches shorter than this are skeleton spurs, not extension
+    lookback_surveys: int = Field(3, ge=0)  # earlier surveys re-segmented under new-looking pieces (0: off)
+    lookback_prob_threshold: float = Field(0.35, gt=0, le=1)  # earlier crack probability meaning "already there"
     noise_min_tracks: int = Field(5, ge=3)  # tracks needed to estimate a survey pair's empirical noise floor
     persistence: Persistence = Persistence()
     hysteresis: Hysteresis = Hysteresis()

@@ -19,11 +19,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from shapely import affinity, unary_union
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select, update
 
 from geowarn.alerts.levels import Previous, evaluate
 from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
-from geowarn.alerts.rules import SiteConfig
+from geowarn.alerts.rules import Rules, SiteConfig
 from geowarn.config import DetectConfig
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
@@ -31,7 +33,8 @@ from geowarn.inference.detect import GPKG_NAME, RUN_NAME, detect, load_cascade
 from geowarn.logs import log_event
 from geowarn.monitor.assess import AssessmentInput, current_levels, record_assessment
 from geowarn.monitor.cracks import read_detected_cracks
-from geowarn.monitor.track_step import TrackedCrack, track_survey
+from geowarn.monitor.lookback import LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
+from geowarn.monitor.track_step import Footprint, TrackedCrack, track_survey
 from geowarn.monitor.workspace import Workspace, get_site
 from geowarn.registration import Registration, register_surveys
 from geowarn.store.schema import Assessment, Run, Site, Survey, utcnow
@@ -80,6 +83,21 @@ def _reusable_run(out_dir: Path, sha256: str, cascade: Cascade) -> dict[str, Any
     return None
 
 
+def _registered(reg: Registration | None, rules: Rules) -> bool:
+    """A first survey, or one co-registered well enough to compute growth from."""
+    return reg is None or (reg.ok and reg.residual_m <= rules.max_registration_residual_m)
+
+
+def _site_frame(reference: Survey | None, reg: Registration | None) -> tuple[float, float]:
+    """Shift of a registered survey into the site frame (its reference's frame plus the registration)."""
+    if reference is None or reg is None:
+        return 0.0, 0.0
+    return (
+        (reference.frame_dx_m or 0.0) + reg.dx_m / reg.crs_unit_m,
+        (reference.frame_dy_m or 0.0) + reg.dy_m / reg.crs_unit_m,
+    )
+
+
 @dataclass
 class _Prepared:
     """Outcome of the slow, transaction-free stage of one survey."""
@@ -88,6 +106,7 @@ class _Prepared:
     out_dir: Path
     reference_id: int | None
     registration: Registration | None
+    seen_before: list[BaseGeometry] = field(default_factory=list)
 
 
 class Processor:
@@ -111,7 +130,36 @@ class Processor:
             self._cascade = load_cascade(self.detect_config)
         return self._cascade
 
-    def _prepare(self, site: Site, survey: Survey, reference: Survey | None) -> _Prepared:
+    def _look_back(self, survey: Survey, frame: tuple[float, float], out_dir: Path, rules: Rules) -> list[BaseGeometry]:
+        """Pieces of this survey's cracks that no earlier survey delineated but earlier imagery shows."""
+        current = unary_union(
+            [affinity.translate(c.centerline, *frame) for c in read_detected_cracks(out_dir / GPKG_NAME)]
+        )
+        with self.ws.store.transaction() as session:
+            footprint = Footprint.before(session, survey, rules.footprint_tolerance_px * survey.gsd_m, 0.0)
+            earlier = session.scalars(
+                select(Survey)
+                .where(
+                    Survey.site_id == survey.site_id,
+                    Survey.status == "processed",
+                    Survey.acquired_on < survey.acquired_on,
+                )
+                .order_by(Survey.acquired_on.desc())
+                .limit(rules.lookback_surveys)
+            ).all()
+            images = [EarlierImage(s.id, Path(s.path), s.frame_dx_m or 0.0, s.frame_dy_m or 0.0) for s in earlier]
+        settings = LookbackSettings(
+            radius_px=LOOK_RADIUS_PX,
+            prob_threshold=rules.lookback_prob_threshold,
+            target_gsd_m=self.detect_config.target_gsd_m,
+            exclude_near_m=(rules.footprint_tolerance_px + LOOK_RADIUS_PX) * survey.gsd_m,
+            gap_m=rules.min_branch_px * survey.gsd_m,
+        )
+        mapped = unary_union(footprint.lines) if footprint.lines else None
+        lookback = ImageLookback(self.cascade, settings)
+        return lookback.seen_before(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)
+
+    def _prepare(self, site: Site, survey: Survey, reference: Survey | None, rules: Rules) -> _Prepared:
         out_dir = self.ws.run_dir(site, survey)
         manifest = _reusable_run(out_dir, survey.sha256, self.cascade)
         if manifest is None:
@@ -124,7 +172,10 @@ class Processor:
                 "add the new file as a new survey"
             )
         registration = self.registrar(Path(reference.path), Path(survey.path)) if reference else None
-        return _Prepared(manifest, out_dir, reference.id if reference else None, registration)
+        seen: list[BaseGeometry] = []
+        if reference is not None and rules.lookback_surveys and _registered(registration, rules):
+            seen = self._look_back(survey, _site_frame(reference, registration), out_dir, rules)
+        return _Prepared(manifest, out_dir, reference.id if reference else None, registration, seen)
 
     def process(self, site_slug: str, survey_id: int, config: SiteConfig) -> list[str]:
         """Process one pending survey; returns human lines. Failures mark the survey failed, nothing else."""
@@ -144,7 +195,7 @@ class Processor:
                 .limit(1)
             )
         try:
-            prepared = self._prepare(site, survey, reference)
+            prepared = self._prepare(site, survey, reference, config.rules)
         except Exception as exc:
             log.exception("survey %s failed", survey_id)
             return self._fail(site_slug, survey_id, config, f"{type(exc).__name__}: {exc}")
@@ -182,7 +233,7 @@ class Processor:
     def _store(self, site_slug: str, survey_id: int, config: SiteConfig, prepared: _Prepared) -> list[str]:
         reg = prepared.registration
         rules = config.rules
-        registered = reg is None or (reg.ok and reg.residual_m <= rules.max_registration_residual_m)
+        registered = _registered(reg, rules)
         with self.ws.store.transaction() as session:
             if not self._claim(session, survey_id, "processed" if registered else "flagged"):
                 return []
@@ -197,12 +248,7 @@ class Processor:
                     v if math.isfinite(v) else None for v in (reg.dx_m, reg.dy_m, reg.residual_m)
                 )
                 survey.reg_detail = reg.to_dict()
-            frame = (0.0, 0.0)
-            if reference is not None and reg is not None and registered:
-                frame = (
-                    (reference.frame_dx_m or 0.0) + reg.dx_m / reg.crs_unit_m,
-                    (reference.frame_dy_m or 0.0) + reg.dy_m / reg.crs_unit_m,
-                )
+            frame = _site_frame(reference, reg) if registered else (0.0, 0.0)
             if registered:
                 survey.frame_dx_m, survey.frame_dy_m = frame
             run = Run(
@@ -229,7 +275,7 @@ class Processor:
                 alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
                 return [f"{head}; FLAGGED, {why}" + (f"; alert {alert}" if alert else "")]
             reg_unc = (reg.residual_m / reg.crs_unit_m) if reg is not None else 0.0
-            outcome = track_survey(session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc)
+            outcome = track_survey(session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, prepared.seen_before)
             new_by_zone = outcome.new_by_zone if reference is not None else {}
             history = [
                 Previous.from_detail(a.level, a.candidate_level, a.detail)
@@ -265,8 +311,13 @@ class Processor:
             )
             shift = f"shift {math.hypot(*frame):.3f} m" if reference is not None else "reference survey"
             growing = sum(1 for c in outcome.cracks if c.growth and c.growth.significant)
+            rechecked = (
+                f"; {outcome.seen_before_m:.2f} m new on the map but seen in earlier imagery"
+                if outcome.seen_before_m
+                else ""
+            )
             line = (
-                f"{head}, {growing} growing significantly, {sum(new_by_zone.values())} new; {shift}; "
+                f"{head}, {growing} growing significantly, {sum(new_by_zone.values())} new; {shift}{rechecked}; "
                 f"level {decision.level.upper()}"
             )
             return [line + (f"; alert {raised.id}" if raised else "")]

@@ -32,6 +32,8 @@ from geowarn.tracking.match import CrackShape, TrackingParams, match_cracks
 #: Most recent rates used by the inverse-velocity fit.
 FAILURE_RATES = 5
 SITE_ZONE = "site"
+#: Seen pieces are substrings of the current centrelines; this snaps them back onto them.
+SEEN_SNAP_M = 1e-4
 
 
 @dataclass
@@ -55,6 +57,7 @@ class TrackingOutcome:
     new_by_zone: dict[str, int]
     missing: list[int]
     merged: dict[int, int]
+    seen_before_m: float = 0.0  # length of new-looking pieces that earlier imagery already showed
 
 
 def _last_cracks(session: Session, tracks: list[Track]) -> dict[int, Crack]:
@@ -114,13 +117,26 @@ def _zone_of(point: Point, zones: list[tuple[str, object]]) -> str:
 
 
 class Footprint:
-    """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance."""
+    """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance.
 
-    def __init__(self, lines: list[BaseGeometry], tolerance_m: float, min_branch_m: float = 0.0) -> None:
+    ``seen`` are pieces of the current survey's cracks that no earlier survey delineated but
+    whose earlier imagery already showed crack (``geowarn.monitor.lookback``): they are neither
+    extension nor new cracks.
+    """
+
+    def __init__(
+        self,
+        lines: list[BaseGeometry],
+        tolerance_m: float,
+        min_branch_m: float = 0.0,
+        seen: list[BaseGeometry] | None = None,
+    ) -> None:
         self.lines = lines
         self.tree = STRtree(lines)
         self.tolerance_m = tolerance_m
         self.min_branch_m = min_branch_m
+        self.seen_lines = seen or []
+        self.seen = unary_union(self.seen_lines).buffer(SEEN_SNAP_M) if self.seen_lines else None
 
     @classmethod
     def before(cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float) -> Footprint:
@@ -132,15 +148,29 @@ class Footprint:
         ).all()
         return cls([wkb.loads(b) for b in earlier], tolerance_m, min_branch_m)
 
+    def with_seen(self, seen: list[BaseGeometry]) -> Footprint:
+        """The same footprint with ``seen`` pieces."""
+        return Footprint(self.lines, self.tolerance_m, self.min_branch_m, seen)
+
     def near(self, geometry: BaseGeometry) -> BaseGeometry | None:
         """Union of the earlier centrelines within the tolerance of ``geometry``."""
         hits = self.tree.query(geometry, predicate="dwithin", distance=self.tolerance_m)
         return unary_union([self.lines[i] for i in hits]) if len(hits) else None
 
+    def beyond(self, geometry: BaseGeometry) -> BaseGeometry:
+        """The part of ``geometry`` farther than the tolerance from every earlier centreline."""
+        near = self.near(geometry.buffer(self.tolerance_m))
+        return geometry if near is None else geometry.difference(near.buffer(self.tolerance_m))
+
+    def fresh(self, geometry: BaseGeometry) -> BaseGeometry:
+        """The part of ``geometry`` beyond the earlier centrelines and not seen in earlier imagery."""
+        out = self.beyond(geometry)
+        return out if self.seen is None or out.is_empty else out.difference(self.seen)
+
     def extension(self, current: BaseGeometry) -> float:
         """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
         near = self.near(current.buffer(self.tolerance_m))
-        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m)
+        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m, self.seen)
 
 
 def count_new_cracks(
@@ -148,25 +178,38 @@ def count_new_cracks(
 ) -> dict[str, int]:
     """New cracks per zone from the centrelines of new tracks.
 
-    Pieces closer than ``rules.new_crack_cluster_m`` form one crack; a piece lying mostly on
-    something detected in an earlier survey is a re-detection, not a new crack.
+    Only the parts beyond everything detected in earlier surveys (and not seen in their imagery)
+    count; those closer than ``rules.new_crack_cluster_m`` form one crack, which must be at least
+    ``rules.min_new_crack_length_m`` long.
     """
     counts: dict[str, int] = {SITE_ZONE: 0, **{name: 0 for name, _ in zones}}
-    fresh = [line for line in lines if footprint.extension(line) >= 0.5 * line.length]
+    fresh = [piece for line in lines for piece in _parts(footprint.fresh(line))]
     if not fresh:
         return counts
-    clusters = unary_union([line.buffer(rules.new_crack_cluster_m / 2.0) for line in fresh])
+    clusters = unary_union([piece.buffer(rules.new_crack_cluster_m / 2.0) for piece in fresh])
     for cluster in getattr(clusters, "geoms", [clusters]):
-        members = [line for line in fresh if line.intersects(cluster)]
-        if sum(line.length for line in members) >= rules.min_new_crack_length_m:
+        members = [piece for piece in fresh if piece.intersects(cluster)]
+        if sum(piece.length for piece in members) >= rules.min_new_crack_length_m:
             counts[_zone_of(unary_union(members).centroid, zones)] += 1
     return counts
 
 
+def _parts(geometry: BaseGeometry) -> list[BaseGeometry]:
+    return [g for g in getattr(geometry, "geoms", [geometry]) if not g.is_empty and g.length > 0]
+
+
 def track_survey(
-    session: Session, survey: Survey, cracks: list[Crack], rules: Rules, buffer_m: float
+    session: Session,
+    survey: Survey,
+    cracks: list[Crack],
+    rules: Rules,
+    buffer_m: float,
+    seen_before: list[BaseGeometry] | None = None,
 ) -> TrackingOutcome:
-    """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth."""
+    """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth.
+
+    ``seen_before``: see ``Footprint``.
+    """
     candidates = session.scalars(
         select(Track).where(Track.site_id == survey.site_id, Track.status.in_(("active", "missing")))
     ).all()
@@ -228,15 +271,19 @@ def track_survey(
     session.flush()
 
     chain_unc = registration_unc(session, survey.site_id, date.min, survey.acquired_on)
-    footprint = Footprint.before(
+    mapped = Footprint.before(
         session,
         survey,
         rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
         rules.min_branch_px * survey.gsd_m,
     )
+    footprint = mapped.with_seen(seen_before or [])
+    mapped_extension: dict[int, float] = {}
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]
+        after_lines = unary_union([wkb.loads(c.centerline_wkb) for c in after])
+        mapped_extension[track_id] = mapped.extension(after_lines)
         item.growth = track_growth(
             [measure_of(c) for c in item.previous],
             [measure_of(c) for c in after],
@@ -244,7 +291,7 @@ def track_survey(
             registration_unc(session, survey.site_id, since, survey.acquired_on),
             rules.significance_sigma,
             rules.tip_noise_px * survey.gsd_m,
-            footprint.extension(unary_union([wkb.loads(c.centerline_wkb) for c in after])),
+            footprint.extension(after_lines),
         )
     floors = empirical_noise([i.growth for i in continued.values() if i.growth], rules.noise_min_tracks)
     signals: list[TrackSignal] = []
@@ -253,6 +300,7 @@ def track_survey(
         g = item.growth = apply_noise_floor(item.growth, floors, rules.significance_sigma)
         metrics = g.to_dict()
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
+        metrics["extension_without_lookback_m"] = mapped_extension[track_id]
         prior = session.scalar(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id.desc()).limit(1))
         if prior is not None:
             p_ext = prior.metrics["extension"]
@@ -300,4 +348,11 @@ def track_survey(
     new_cracks = [wkb.loads(item.crack.centerline_wkb) for item in tracked if item.crack.id in new_ids]
     new_by_zone = count_new_cracks(new_cracks, footprint, rules, zones)
     tracked.sort(key=lambda t: t.track_id)
-    return TrackingOutcome(tracked, signals, new_by_zone, list(assignment.missing), dict(assignment.merged_into))
+    return TrackingOutcome(
+        tracked,
+        signals,
+        new_by_zone,
+        list(assignment.missing),
+        dict(assignment.merged_into),
+        sum(line.length for line in seen_before or []),
+    )

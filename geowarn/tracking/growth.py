@@ -131,7 +131,11 @@ def _tips(lines: BaseGeometry) -> list[Point]:
 
 
 def extension_beyond(
-    current: BaseGeometry, footprint: BaseGeometry | None, tolerance_m: float, min_branch_m: float = 0.0
+    current: BaseGeometry,
+    footprint: BaseGeometry | None,
+    tolerance_m: float,
+    min_branch_m: float = 0.0,
+    seen: BaseGeometry | None = None,
 ) -> float:
     """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``.
 
@@ -140,24 +144,30 @@ def extension_beyond(
     credited with the ``tolerance_m`` it travelled inside the band. A piece that leaves the band
     away from the tips is a side branch and counts only when at least ``min_branch_m`` long
     (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
-    footprint count as they are.
+    footprint count as they are. ``seen`` (polygons) covers parts that earlier imagery already
+    showed as crack: they are taken off, and a piece covered whole counts nothing.
     """
     if footprint is None or footprint.is_empty:
-        return float(current.length)
-    band = footprint.buffer(tolerance_m)
-    outside = current.difference(band)
+        outside, tips, band = current, [], None
+    else:
+        band = footprint.buffer(tolerance_m)
+        outside = current.difference(band)
+        tips = _tips(footprint)
     if outside.is_empty:
         return 0.0
-    tips = _tips(footprint)
     eps = 1e-6 * max(tolerance_m, 1.0)
     total = 0.0
     for piece in getattr(outside, "geoms", [outside]):
-        if piece.distance(band) > eps:
-            total += piece.length
+        if band is None or piece.distance(band) > eps:
+            credit = piece.length
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
-            total += piece.length + tolerance_m
-        elif piece.length >= min_branch_m:
-            total += piece.length
+            credit = piece.length + tolerance_m
+        else:
+            credit = piece.length if piece.length >= min_branch_m else 0.0
+        if credit and seen is not None:
+            known = piece.intersection(seen).length
+            credit = 0.0 if known >= piece.length - eps else credit - known
+        total += credit
     return float(total)
 
 

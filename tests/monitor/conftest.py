@@ -29,12 +29,18 @@ def write_scene(
     offset: tuple[float, float] = (0.0, 0.0),
     gain: float = 1.0,
     seed: int = 3,
+    faint: Sequence[Sequence[tuple[float, float]]] = (),
 ) -> Path:
-    """Ground texture with dark 6-px cracks along ``lines`` (pixel coords), georeferenced with a GNSS offset."""
+    """Ground texture with dark 6-px cracks along ``lines`` (pixel coords), georeferenced with a GNSS offset.
+
+    ``faint`` lines are drawn in grey 58: the toy segmenter gives them crack probability 0.40,
+    under its 0.5 threshold, so they are visible in the imagery but not delineated.
+    """
     img = np.ascontiguousarray(textured(seed).transpose(1, 2, 0))
-    for line in lines:
-        pts = np.round(np.asarray(line, np.float64) * 16).astype(np.int32)
-        cv2.polylines(img, [pts], False, (25, 20, 18), 6, cv2.LINE_AA, shift=4)
+    for group, colour in ((lines, (25, 20, 18)), (faint, (58, 58, 58))):
+        for line in group:
+            pts = np.round(np.asarray(line, np.float64) * 16).astype(np.int32)
+            cv2.polylines(img, [pts], False, colour, 6, cv2.LINE_AA, shift=4)
     data = np.clip(img * gain, 0, 255).astype(np.uint8).transpose(2, 0, 1)
     transform = from_origin(ORIGIN[0] + offset[0], ORIGIN[1] + offset[1], GSD, GSD)
     return write_geotiff(path, np.ascontiguousarray(data), transform=transform)

@@ -170,3 +170,34 @@ def test_overdue_site_goes_to_nodata_once(ws: Workspace, scene, toy_cascade) -> 
     with ws.store.transaction() as s:
         alerts = s.scalars(select(Alert)).all()
         assert [(a.previous_level, a.level) for a in alerts] == [("green", "nodata")]
+
+
+@pytest.mark.parametrize("lookback_surveys", [3, 0])
+def test_a_crack_seen_faintly_before_is_not_growth_when_found_whole(  # type: ignore[no-untyped-def]
+    tmp_path: Path, scene, toy_cascade, lookback_surveys: int
+) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text(f"rules: {{lookback_surveys: {lookback_surveys}}}\n")
+    ws = open_workspace(tmp_path / "home")
+    add_site(ws, "slope-b", "Slope B", config)
+    whole = main_crack(290.0)
+    delineated = [p for p in whole if p[0] <= 260.0]
+    visible = [p for p in whole if p[0] >= 256.0]  # under the threshold in the first survey, dark in the second
+    add_survey(ws, "slope-b", scene("f1.tif", [delineated, STABLE], faint=[visible]), D1)
+    add_survey(ws, "slope-b", scene("f2.tif", [whole, STABLE], offset=OFFSETS[1], gain=0.9), D2)
+    report = str(monitor(ws, "slope-b", processor=Processor(ws, cascade=toy_cascade), today=D2))
+    with ws.store.transaction() as s:
+        second = s.scalars(select(Survey).order_by(Survey.acquired_on)).all()[1]
+        main = max(s.scalars(select(Crack).where(Crack.survey_id == second.id)), key=lambda c: c.length_m)
+        growth = s.scalars(select(Growth).where(Growth.track_id == main.track_id)).one()
+        extension, without = growth.metrics["extension"], growth.metrics["extension_without_lookback_m"]
+        alerts = s.scalar(select(func.count()).select_from(Alert))
+    assert 0.85 <= without <= 1.05, without  # the map alone: 90 px (plus the tip credit) "new"
+    if lookback_surveys:
+        assert "seen in earlier imagery" in report, report
+        # what is left is the few pixels beside the old tip where its own probability hides the rest
+        assert extension["delta_m"] < 0.07 and not extension["significant"], extension
+        assert alerts == 0
+    else:
+        assert extension["delta_m"] == pytest.approx(without) and extension["significant"]
+        assert alerts == 1

@@ -26,3 +26,15 @@ def test_footprint_extension_uses_only_nearby_earlier_lines() -> None:
     footprint = Footprint([LineString([(0, 0), (1, 0)]), LineString([(0, 5), (9, 5)])], tolerance_m=0.02)
     assert footprint.extension(LineString([(0, 0), (1.5, 0)])) == __import__("pytest").approx(0.5)
     assert footprint.near(LineString([(50, 50), (51, 50)])) is None
+
+
+def test_only_unseen_parts_beyond_the_footprint_make_new_cracks() -> None:
+    old = LineString([(0, 0), (3, 0)])
+    rules = Rules(min_new_crack_length_m=0.3, new_crack_cluster_m=0.3)
+    faint = LineString([(5, 0), (5.8, 0)])  # delineated now, but earlier imagery showed 0.6 m of it
+    assert count_new_cracks([faint], Footprint([old], 0.03), rules, []) == {SITE_ZONE: 1}
+    seen = Footprint([old], 0.03).with_seen([LineString([(5.2, 0), (5.8, 0)])])
+    assert count_new_cracks([faint], seen, rules, []) == {SITE_ZONE: 0}
+    # a re-detection running on past the old crack: only the part beyond counts
+    assert count_new_cracks([LineString([(1, 0), (3.2, 0)])], Footprint([old], 0.03), rules, []) == {SITE_ZONE: 0}
+    assert count_new_cracks([LineString([(1, 0), (3.5, 0)])], Footprint([old], 0.03), rules, []) == {SITE_ZONE: 1}

@@ -120,3 +120,16 @@ def test_side_spurs_are_not_extension_but_long_branches_are() -> None:
     assert extension_beyond(branch, old, 0.03, min_branch_m=0.1) == pytest.approx(0.37, abs=1e-6)
     # a tip moving on is counted however short
     assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_branch_m=0.1) == pytest.approx(0.05)
+
+
+def test_parts_seen_in_earlier_imagery_are_taken_off_the_extension() -> None:
+    from shapely.geometry import LineString
+
+    old = LineString([(0, 0), (2.0, 0)])
+    grown = LineString([(0, 0), (2.5, 0)])  # 0.47 m beyond the band, 0.5 m credited
+    seen_far = LineString([(2.2, 0), (2.5, 0)]).buffer(1e-4)
+    assert extension_beyond(grown, old, 0.03, seen=seen_far) == pytest.approx(0.2, abs=1e-3)
+    # a piece seen whole counts nothing, tip credit included
+    assert extension_beyond(grown, old, 0.03, seen=LineString([(2.0, 0), (2.5, 0)]).buffer(1e-4)) == 0.0
+    # a crack with no earlier detection: only its unseen part
+    assert extension_beyond(grown, None, 0.03, seen=seen_far) == pytest.approx(2.2, abs=1e-3)

@@ -1,0 +1,216 @@
+"""Look back at earlier surveys' imagery where a survey shows crack that no earlier survey delineated.
+
+A faint crack can be missed in one survey (gated off, or just under the segmentation threshold)
+and delineated in the next under other light. On the map that looks like growth. Before such a
+piece counts as extension or as a new crack, the segmenter is run again, ungated, on each earlier
+survey's orthomosaic around it: where the earlier probability was already crack-like, the piece
+was there before and is added to the footprint of earlier detections.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+import shapely
+from numpy.typing import NDArray
+from rasterio.windows import Window
+from shapely import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import substring
+
+from geowarn.errors import GeowarnError
+from geowarn.inference.cascade import Cascade
+from geowarn.inference.tiles import fill_invalid
+from geowarn.io.raster import RasterInfo, open_orthomosaic, read_rgb_window
+from geowarn.models.preprocess import resize_stack
+
+log = logging.getLogger(__name__)
+
+#: Earlier crack probability is taken as the maximum within this radius of a point (centring of the
+#: centreline on the crack, co-registration); a crack's end shows in the probability this much farther.
+LOOK_RADIUS_PX = 2.0
+#: Context read around the pieces, in pixels.
+CONTEXT_PX = 64
+#: Smallest window side read: the segmenter needs the context of a detection tile (256 px core
+#: plus 16 px margins); on much smaller windows it misses faint cracks it finds in a tile.
+MIN_SIDE_PX = 288
+#: Windows are merged only while the union stays within this side (memory).
+MAX_MERGED_SIDE_PX = 2048
+
+
+@dataclass(frozen=True)
+class EarlierImage:
+    """An earlier survey's orthomosaic and its shift into the site frame (site = survey + frame)."""
+
+    survey_id: int
+    path: Path
+    frame_dx: float
+    frame_dy: float
+
+
+@dataclass(frozen=True)
+class LookbackSettings:
+    """How the earlier imagery is read."""
+
+    radius_px: float  # a piece's point is seen when crack-like within this radius (co-registration, centring)
+    prob_threshold: float  # earlier ungated crack probability that counts as "crack there"
+    target_gsd_m: float | None = None  # the detect config's model resolution (None: native)
+    # Points this close to an earlier delineated crack are never "seen": the probability there is that
+    # crack's own (its end beyond the centreline's tip, within the look radius), and says nothing
+    # about a piece going on from it.
+    exclude_near_m: float = 0.0
+    gap_m: float = 0.0  # unseen gaps shorter than this between two seen stretches are seen too
+
+
+def _pieces(geometry: BaseGeometry) -> list[LineString]:
+    parts = getattr(geometry, "geoms", [geometry])
+    out: list[LineString] = []
+    for part in parts:
+        if isinstance(part, MultiLineString):
+            out.extend(_pieces(part))
+        elif isinstance(part, LineString) and not part.is_empty and part.length > 0:
+            out.append(part)
+    return out
+
+
+def _expanded(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """``box`` grown about its centre to at least ``MIN_SIDE_PX`` a side, clipped to the raster."""
+    c0, r0, c1, r1 = box
+    grow_c, grow_r = max(0, MIN_SIDE_PX - (c1 - c0)), max(0, MIN_SIDE_PX - (r1 - r0))
+    c0, c1 = c0 - grow_c // 2, c1 + grow_c - grow_c // 2
+    r0, r1 = r0 - grow_r // 2, r1 + grow_r - grow_r // 2
+    shift_c = max(0, -c0) - max(0, c1 - width)
+    shift_r = max(0, -r0) - max(0, r1 - height)
+    return max(c0 + shift_c, 0), max(r0 + shift_r, 0), min(c1 + shift_c, width), min(r1 + shift_r, height)
+
+
+def _merged_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[list[int], tuple[int, int, int, int]]]:
+    """Group overlapping pixel boxes (col0, row0, col1, row1); returns member indices and the union box."""
+    groups: list[tuple[list[int], tuple[int, int, int, int]]] = []
+    for i, box in enumerate(boxes):
+        members, (c0, r0, c1, r1) = [i], box
+        keep = []
+        for g_members, (gc0, gr0, gc1, gr1) in groups:
+            union = (min(c0, gc0), min(r0, gr0), max(c1, gc1), max(r1, gr1))
+            small = max(union[2] - union[0], union[3] - union[1]) <= MAX_MERGED_SIDE_PX
+            if small and gc0 <= c1 and c0 <= gc1 and gr0 <= r1 and r0 <= gr1:
+                members += g_members
+                c0, r0, c1, r1 = union
+            else:
+                keep.append((g_members, (gc0, gr0, gc1, gr1)))
+        groups = [*keep, (members, (c0, r0, c1, r1))]
+    return groups
+
+
+def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
+    """``marks`` with runs of at most ``max_gap`` False between two True runs set True."""
+    hits = np.flatnonzero(marks)
+    out = marks.copy()
+    if max_gap > 0 and len(hits) > 1:
+        for a, b in itertools.pairwise(hits):
+            if 1 < b - a <= max_gap + 1:
+                out[a:b] = True
+    return out
+
+
+class ImageLookback:
+    """Finds the parts of new pieces that earlier surveys' imagery already showed as crack."""
+
+    def __init__(self, cascade: Cascade, settings: LookbackSettings, batch: int = 1) -> None:
+        self.cascade = cascade
+        self.settings = settings
+        self.batch = batch
+
+    def _probability(self, src: rasterio.io.DatasetReader, info: RasterInfo, window: Window) -> NDArray[np.float32]:
+        rgb, valid = read_rgb_window(src, info, window)
+        if not valid.all():
+            rgb = fill_invalid(rgb, valid)
+        h, w = rgb.shape[:2]
+        scale = info.gsd_m / self.settings.target_gsd_m if self.settings.target_gsd_m else 1.0
+        mh, mw = max(1, round(h * scale)), max(1, round(w * scale))
+        model_rgb = rgb if (mh, mw) == (h, w) else resize_stack(rgb[None], mw, mh)[0]
+        pad = ((0, max(0, MIN_SIDE_PX - mh)), (0, max(0, MIN_SIDE_PX - mw)), (0, 0))
+        prob = self.cascade.segment(np.pad(model_rgb, pad, mode="edge")[None], self.batch)[:, :mh, :mw]
+        if (mh, mw) != (h, w):
+            prob = np.asarray(resize_stack(prob, w, h, cv2.INTER_LINEAR), np.float32)
+        prob = np.where(valid, prob[0], 0.0).astype(np.float32)
+        radius = max(0, round(self.settings.radius_px))
+        if radius:
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+            prob = np.asarray(cv2.dilate(prob, kernel), np.float32)
+        return prob
+
+    def _seen_in(self, image: EarlierImage, pieces: list[LineString], seen: list[NDArray[np.bool_]]) -> None:
+        """Mark, per sample point of each piece, whether ``image`` shows crack there (in place)."""
+        info = open_orthomosaic(image.path)
+        inverse = ~info.transform
+        pad = CONTEXT_PX + int(np.ceil(self.settings.radius_px))
+        samples: list[NDArray[np.float64]] = []
+        boxes: list[tuple[int, int, int, int]] = []
+        for piece, marks in zip(pieces, seen, strict=True):
+            distances = np.linspace(0.0, piece.length, len(marks))
+            pts = np.array([piece.interpolate(d).coords[0] for d in distances])
+            cols, rows = inverse * (pts[:, 0] - image.frame_dx, pts[:, 1] - image.frame_dy)
+            rc = np.column_stack([np.asarray(rows), np.asarray(cols)])
+            samples.append(rc)
+            c0, r0 = int(np.floor(rc[:, 1].min())) - pad, int(np.floor(rc[:, 0].min())) - pad
+            c1, r1 = int(np.ceil(rc[:, 1].max())) + pad, int(np.ceil(rc[:, 0].max())) + pad
+            if c1 <= 0 or r1 <= 0 or c0 >= info.width or r0 >= info.height:
+                boxes.append((0, 0, 0, 0))  # the piece lies outside this survey's image
+            else:
+                boxes.append(_expanded((c0, r0, c1, r1), info.width, info.height))
+        with rasterio.open(info.path) as src:
+            for members, (c0, r0, c1, r1) in _merged_boxes(boxes):
+                if c1 - c0 < 2 or r1 - r0 < 2:
+                    continue
+                prob = self._probability(src, info, Window(c0, r0, c1 - c0, r1 - r0))
+                for i in members:
+                    rows = np.floor(samples[i][:, 0]).astype(int) - r0
+                    cols = np.floor(samples[i][:, 1]).astype(int) - c0
+                    inside = (rows >= 0) & (rows < prob.shape[0]) & (cols >= 0) & (cols < prob.shape[1])
+                    hit = np.zeros(len(rows), bool)
+                    hit[inside] = prob[rows[inside], cols[inside]] >= self.settings.prob_threshold
+                    seen[i] |= hit
+
+    def seen_before(
+        self,
+        candidates: BaseGeometry,
+        images: list[EarlierImage],
+        spacing_m: float,
+        mapped: BaseGeometry | None = None,
+    ) -> list[LineString]:
+        """Sub-lines of ``candidates`` (site frame) that any of ``images`` already showed as crack.
+
+        Points are sampled every ``spacing_m`` along each piece; consecutive seen points form one
+        sub-line. ``mapped`` holds the earlier delineated centrelines (see ``exclude_near_m``). An
+        earlier image that cannot be read is skipped with a warning (nothing is assumed seen there).
+        """
+        pieces = _pieces(candidates)
+        if not pieces or not images:
+            return []
+        seen = [np.zeros(max(2, int(np.ceil(p.length / spacing_m)) + 1), bool) for p in pieces]
+        for image in images:
+            try:
+                self._seen_in(image, pieces, seen)
+            except (OSError, GeowarnError, rasterio.errors.RasterioError) as exc:
+                log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+        out: list[LineString] = []
+        for piece, marks in zip(pieces, seen, strict=True):
+            step = piece.length / (len(marks) - 1)
+            marks = _fill_gaps(marks, round(self.settings.gap_m / step))
+            if mapped is not None and self.settings.exclude_near_m > 0:
+                points = shapely.points([piece.interpolate(i * step).coords[0] for i in range(len(marks))])
+                marks &= shapely.distance(points, mapped) >= self.settings.exclude_near_m
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], marks.astype(np.int8), [0]])))
+            for start, stop in zip(edges[::2], edges[1::2], strict=True):
+                if stop - start >= 2:
+                    part = substring(piece, start * step, (stop - 1) * step)
+                    if isinstance(part, LineString) and part.length > 0:
+                        out.append(part)
+        return out
