@@ -19,10 +19,12 @@ import numpy as np
 import rasterio
 import shapely
 from numpy.typing import NDArray
-from rasterio.windows import Window
+from rasterio.windows import Window, from_bounds
+from rasterio.windows import bounds as window_bounds
 from shapely import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
+from skimage.exposure import match_histograms
 
 from geowarn.errors import GeowarnError
 from geowarn.inference.cascade import Cascade
@@ -40,6 +42,8 @@ CONTEXT_PX = 64
 #: Smallest window side read: the segmenter needs the context of a detection tile (256 px core
 #: plus 16 px margins); on much smaller windows it misses faint cracks it finds in a tile.
 MIN_SIDE_PX = 288
+#: Smallest overlap with the current survey used to match the light.
+MIN_MATCH_PX = 32
 #: Windows are merged only while the union stays within this side (memory).
 MAX_MERGED_SIDE_PX = 2048
 
@@ -119,18 +123,62 @@ def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
     return out
 
 
-class ImageLookback:
-    """Finds the parts of new pieces that earlier surveys' imagery already showed as crack."""
+class _Radiometry:
+    """The current survey's imagery, to bring an earlier window to the same light before segmenting it.
 
-    def __init__(self, cascade: Cascade, settings: LookbackSettings, batch: int = 1) -> None:
+    Relative radiometric normalisation, as in image change detection: each band of the earlier
+    window is histogram-matched to the same ground in the current survey, so that a faint crack
+    the current light reveals is judged under that light in the earlier survey too.
+    """
+
+    def __init__(self, current: EarlierImage) -> None:
+        self.image = current
+        self.info = open_orthomosaic(current.path)
+        self.src = rasterio.open(current.path)
+
+    def close(self) -> None:
+        self.src.close()
+
+    def match(self, rgb: NDArray[np.uint8], bounds: tuple[float, float, float, float]) -> NDArray[np.uint8]:
+        """``rgb`` (covering site-frame ``bounds``) matched to the current survey's histogram there."""
+        left, bottom, right, top = bounds
+        dx, dy = self.image.frame_dx, self.image.frame_dy
+        window = from_bounds(left - dx, bottom - dy, right - dx, top - dy, self.info.transform)
+        window = window.round_offsets().round_lengths().intersection(Window(0, 0, self.info.width, self.info.height))
+        if window.width < MIN_MATCH_PX or window.height < MIN_MATCH_PX:
+            return rgb
+        reference, valid = read_rgb_window(self.src, self.info, window)
+        if valid.mean() < 0.5:
+            return rgb
+        matched = np.asarray(match_histograms(rgb, reference[valid][None], channel_axis=-1), np.float64)
+        return np.clip(matched, 0, 255).astype(np.uint8)
+
+
+class ImageLookback:
+    """Finds the parts of new pieces that earlier surveys' imagery already showed as crack.
+
+    With ``current`` (the survey being processed), earlier windows are first brought to its light
+    (``_Radiometry``); without it they are segmented as they are.
+    """
+
+    def __init__(
+        self, cascade: Cascade, settings: LookbackSettings, current: EarlierImage | None = None, batch: int = 1
+    ) -> None:
         self.cascade = cascade
         self.settings = settings
+        self.current = current
         self.batch = batch
+        self._radiometry: _Radiometry | None = None
 
-    def _probability(self, src: rasterio.io.DatasetReader, info: RasterInfo, window: Window) -> NDArray[np.float32]:
+    def _probability(
+        self, src: rasterio.io.DatasetReader, info: RasterInfo, window: Window, frame: tuple[float, float]
+    ) -> NDArray[np.float32]:
         rgb, valid = read_rgb_window(src, info, window)
         if not valid.all():
             rgb = fill_invalid(rgb, valid)
+        if self._radiometry is not None:
+            left, bottom, right, top = window_bounds(window, info.transform)
+            rgb = self._radiometry.match(rgb, (left + frame[0], bottom + frame[1], right + frame[0], top + frame[1]))
         h, w = rgb.shape[:2]
         scale = info.gsd_m / self.settings.target_gsd_m if self.settings.target_gsd_m else 1.0
         mh, mw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -169,7 +217,8 @@ class ImageLookback:
             for members, (c0, r0, c1, r1) in _merged_boxes(boxes):
                 if c1 - c0 < 2 or r1 - r0 < 2:
                     continue
-                prob = self._probability(src, info, Window(c0, r0, c1 - c0, r1 - r0))
+                window = Window(c0, r0, c1 - c0, r1 - r0)
+                prob = self._probability(src, info, window, (image.frame_dx, image.frame_dy))
                 for i in members:
                     rows = np.floor(samples[i][:, 0]).astype(int) - r0
                     cols = np.floor(samples[i][:, 1]).astype(int) - c0
@@ -195,11 +244,22 @@ class ImageLookback:
         if not pieces or not images:
             return []
         seen = [np.zeros(max(2, int(np.ceil(p.length / spacing_m)) + 1), bool) for p in pieces]
-        for image in images:
+        errors = (OSError, GeowarnError, rasterio.errors.RasterioError)
+        if self.current is not None:
             try:
-                self._seen_in(image, pieces, seen)
-            except (OSError, GeowarnError, rasterio.errors.RasterioError) as exc:
-                log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+                self._radiometry = _Radiometry(self.current)
+            except errors as exc:
+                log.warning("look-back without light matching, %s unreadable: %s", self.current.path, exc)
+        try:
+            for image in images:
+                try:
+                    self._seen_in(image, pieces, seen)
+                except errors as exc:
+                    log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+        finally:
+            if self._radiometry is not None:
+                self._radiometry.close()
+                self._radiometry = None
         out: list[LineString] = []
         for piece, marks in zip(pieces, seen, strict=True):
             step = piece.length / (len(marks) - 1)

@@ -156,7 +156,7 @@ class Processor:
             gap_m=rules.min_branch_px * survey.gsd_m,
         )
         mapped = unary_union(footprint.lines) if footprint.lines else None
-        lookback = ImageLookback(self.cascade, settings)
+        lookback = ImageLookback(self.cascade, settings, EarlierImage(survey.id, Path(survey.path), *frame))
         return lookback.seen_before(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)
 
     def _prepare(self, site: Site, survey: Survey, reference: Survey | None, rules: Rules) -> _Prepared:

@@ -109,3 +109,25 @@ def test_short_gaps_are_bridged_and_points_beside_a_mapped_crack_are_not_seen(tm
     assert (
         len(ImageLookback(GreyProbability(), unbridged).seen_before(piece, [EarlierImage(1, image, 0, 0)], 0.005)) == 2
     )  # type: ignore[arg-type]
+
+
+def uniform_image(path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]]) -> Path:
+    rgb = np.full((256, 256, 3), ground, np.uint8)
+    for (x0, y0), (x1, y1), grey in segments:
+        cv2.line(rgb, (x0, y0), (x1, y1), (grey, grey, grey), 3)
+    return write_geotiff(path, np.ascontiguousarray(rgb.transpose(2, 0, 1)), transform=from_origin(*ORIGIN, GSD, GSD))
+
+
+def test_earlier_windows_are_judged_in_the_current_light(tmp_path: Path) -> None:
+    # earlier survey in harsh light: the crack is grey 170 on 235 ground (probability 0.15, unseen);
+    # the current survey shows it at 60 on 190 ground. Matched to the current light, it was there.
+    earlier = EarlierImage(1, uniform_image(tmp_path / "s1.tif", 235, [((40, 100), (140, 100), 170)]), 0.0, 0.0)
+    current = EarlierImage(2, uniform_image(tmp_path / "s2.tif", 190, [((40, 100), (140, 100), 60)]), 0.0, 0.0)
+    piece = site_line([(40, 100), (140, 100)])
+    settings = LookbackSettings(radius_px=1.0, prob_threshold=0.35)
+    assert ImageLookback(GreyProbability(), settings).seen_before(piece, [earlier], 0.005) == []  # type: ignore[arg-type]
+    seen = ImageLookback(GreyProbability(), settings, current).seen_before(piece, [earlier], 0.005)  # type: ignore[arg-type]
+    assert len(seen) == 1 and seen[0].length == pytest.approx(1.0, abs=3 * GSD)
+    # a crack that is new in the current survey is not invented in earlier ground by the matching
+    blank = EarlierImage(3, uniform_image(tmp_path / "s0.tif", 235, []), 0.0, 0.0)
+    assert ImageLookback(GreyProbability(), settings, current).seen_before(piece, [blank], 0.005) == []  # type: ignore[arg-type]
