@@ -65,9 +65,9 @@ class LookbackSettings:
     radius_px: float  # a piece's point is seen when crack-like within this radius (co-registration, centring)
     prob_threshold: float  # earlier ungated crack probability that counts as "crack there"
     target_gsd_m: float | None = None  # the detect config's model resolution (None: native)
-    # Points this close to an earlier delineated crack are never "seen": the probability there is that
-    # crack's own (its end beyond the centreline's tip, within the look radius), and says nothing
-    # about a piece going on from it.
+    # Points this close to an earlier delineated crack are not judged by their own probability (that
+    # crack's end beyond its centreline's tip, within the look radius) but by the points beyond them:
+    # a piece going on from an old tip is seen only where the earlier imagery showed it going on.
     exclude_near_m: float = 0.0
     gap_m: float = 0.0  # unseen gaps shorter than this between two seen stretches are seen too
 
@@ -120,6 +120,20 @@ def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
         for a, b in itertools.pairwise(hits):
             if 1 < b - a <= max_gap + 1:
                 out[a:b] = True
+    return out
+
+
+def _beside_mapped(marks: NDArray[np.bool_], near: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``marks`` with the points ``near`` an earlier delineated crack judged by their neighbours.
+
+    Their own probability is that crack's; they take the verdict of the points just beyond them,
+    and are unseen when there are none.
+    """
+    out = marks & ~near
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], near.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        neighbours = [i for i in (start - 1, stop) if 0 <= i < len(marks) and not near[i]]
+        out[start:stop] = any(out[i] for i in neighbours)
     return out
 
 
@@ -266,7 +280,7 @@ class ImageLookback:
             marks = _fill_gaps(marks, round(self.settings.gap_m / step))
             if mapped is not None and self.settings.exclude_near_m > 0:
                 points = shapely.points([piece.interpolate(i * step).coords[0] for i in range(len(marks))])
-                marks &= shapely.distance(points, mapped) >= self.settings.exclude_near_m
+                marks = _beside_mapped(marks, shapely.distance(points, mapped) < self.settings.exclude_near_m)
             edges = np.flatnonzero(np.diff(np.concatenate([[0], marks.astype(np.int8), [0]])))
             for start, stop in zip(edges[::2], edges[1::2], strict=True):
                 if stop - start >= 2:

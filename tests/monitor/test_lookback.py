@@ -92,23 +92,23 @@ def test_pieces_outside_or_unreadable_images_are_not_seen(tmp_path: Path, caplog
     assert "survey 7" in caplog.text and "moved.tif" in caplog.text
 
 
-def test_short_gaps_are_bridged_and_points_beside_a_mapped_crack_are_not_seen(tmp_path: Path) -> None:
+def test_short_gaps_are_bridged_and_points_beside_a_mapped_crack_follow_the_points_beyond(tmp_path: Path) -> None:
     # faint line from x=40 to 140 with an 8-px hole at 90; a mapped crack ends at x=30
     image = earlier_image(tmp_path / "s1.tif", [((40, 100), (86, 100), 110), ((94, 100), (140, 100), 110)])
     piece = site_line([(34, 100), (140, 100)])
     mapped = site_line([(0, 100), (30, 100)])
     settings = LookbackSettings(radius_px=1.0, prob_threshold=0.35, exclude_near_m=10 * GSD, gap_m=10 * GSD)
-    seen = ImageLookback(GreyProbability(), settings).seen_before(  # type: ignore[arg-type]
-        piece, [EarlierImage(1, image, 0.0, 0.0)], 0.5 * GSD, mapped
-    )
-    assert len(seen) == 1  # one stretch: the hole is bridged
-    start, end = seen[0].coords[0][0], seen[0].coords[-1][0]
-    assert start == pytest.approx(ORIGIN[0] + 40.5 * GSD, abs=1.5 * GSD)  # 10 px from the mapped tip
-    assert end == pytest.approx(ORIGIN[0] + 141 * GSD, abs=1.5 * GSD)
+    lookback = ImageLookback(GreyProbability(), settings)  # type: ignore[arg-type]
+    seen = lookback.seen_before(piece, [EarlierImage(1, image, 0.0, 0.0)], 0.5 * GSD, mapped)
+    assert len(seen) == 1  # one stretch: the hole is bridged, and the start follows the line beyond it
+    assert seen[0].coords[0][0] == pytest.approx(piece.coords[0][0], abs=0.5 * GSD)
+    assert seen[0].coords[-1][0] == pytest.approx(ORIGIN[0] + 141 * GSD, abs=1.5 * GSD)
     unbridged = LookbackSettings(radius_px=1.0, prob_threshold=0.35)
-    assert (
-        len(ImageLookback(GreyProbability(), unbridged).seen_before(piece, [EarlierImage(1, image, 0, 0)], 0.005)) == 2
-    )  # type: ignore[arg-type]
+    parts = ImageLookback(GreyProbability(), unbridged).seen_before(piece, [EarlierImage(1, image, 0, 0)], 0.005)  # type: ignore[arg-type]
+    assert len(parts) == 2
+    # only the old crack's own end (to x=36) shows in the earlier image: the piece going on is not seen
+    old_end = earlier_image(tmp_path / "s0.tif", [((0, 100), (36, 100), 60)])
+    assert lookback.seen_before(piece, [EarlierImage(1, old_end, 0.0, 0.0)], 0.5 * GSD, mapped) == []
 
 
 def uniform_image(path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]]) -> Path:
