@@ -112,9 +112,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
+        width = max((len(str(r["name"])) for r in rows), default=0)
         for r in rows:
             print(
-                f"{r['name']:<12} {r['task']:<9} weights={r['weights'] or '-'} threshold={r['threshold']}  "
+                f"{r['name']:<{width}} {r['task']:<9} weights={r['weights'] or '-'} threshold={r['threshold']}  "
                 f"{r['description']}"
             )
     return 0

@@ -38,6 +38,19 @@ def test_models_lists_registry_as_json(capsys) -> None:
     assert {r["name"] for r in rows} >= {"unet-s", "tilecls-s"}
 
 
+def test_models_table_aligns_long_names(capsys) -> None:
+    from geowarn.models.registry import list_models
+
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [spec.name for spec in list_models()]
+    assert len(lines) == len(names) and max(map(len, names)) > 12  # the zoo has names longer than 12
+    width = max(map(len, names))
+    for name, line in zip(names, lines, strict=True):
+        assert line.startswith(name.ljust(width) + " ")
+    assert len({line.index(" weights=") for line in lines}) == 1  # the weights column starts at one place
+
+
 def test_invalid_config_value_is_a_usage_error(tmp_path, capsys, make_geotiff) -> None:
     ortho = make_geotiff()
     assert main(["detect", str(ortho), "--out", str(tmp_path / "o"), "--prob-threshold", "2", "-q"]) == 2
