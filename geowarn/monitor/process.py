@@ -21,7 +21,7 @@ from typing import Any
 
 from shapely import affinity, unary_union
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from geowarn.alerts.levels import Previous, evaluate
 from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
@@ -83,6 +83,19 @@ def _reusable_run(out_dir: Path, sha256: str, cascade: Cascade) -> dict[str, Any
     return None
 
 
+def _processed_before(survey: Survey) -> Select[Survey]:
+    """The site's processed surveys acquired before ``survey``, latest first."""
+    return (
+        select(Survey)
+        .where(
+            Survey.site_id == survey.site_id,
+            Survey.status == "processed",
+            Survey.acquired_on < survey.acquired_on,
+        )
+        .order_by(Survey.acquired_on.desc())
+    )
+
+
 def _registered(reg: Registration | None, rules: Rules) -> bool:
     """A first survey, or one co-registered well enough to compute growth from."""
     return reg is None or (reg.ok and reg.residual_m <= rules.max_registration_residual_m)
@@ -137,16 +150,7 @@ class Processor:
         )
         with self.ws.store.transaction() as session:
             footprint = Footprint.before(session, survey, rules.footprint_tolerance_px * survey.gsd_m, 0.0)
-            earlier = session.scalars(
-                select(Survey)
-                .where(
-                    Survey.site_id == survey.site_id,
-                    Survey.status == "processed",
-                    Survey.acquired_on < survey.acquired_on,
-                )
-                .order_by(Survey.acquired_on.desc())
-                .limit(rules.lookback_surveys)
-            ).all()
+            earlier = session.scalars(_processed_before(survey).limit(rules.lookback_surveys)).all()
             images = [EarlierImage(s.id, Path(s.path), s.frame_dx_m or 0.0, s.frame_dy_m or 0.0) for s in earlier]
         settings = LookbackSettings(
             radius_px=LOOK_RADIUS_PX,
@@ -184,16 +188,7 @@ class Processor:
             survey = session.get_one(Survey, survey_id)
             if survey.status != "pending":
                 return []
-            reference = session.scalar(
-                select(Survey)
-                .where(
-                    Survey.site_id == site.id,
-                    Survey.status == "processed",
-                    Survey.acquired_on < survey.acquired_on,
-                )
-                .order_by(Survey.acquired_on.desc())
-                .limit(1)
-            )
+            reference = session.scalar(_processed_before(survey).limit(1))
         try:
             prepared = self._prepare(site, survey, reference, config.rules)
         except Exception as exc:
