@@ -4,7 +4,7 @@ A faint crack can be missed in one survey (gated off, or just under the segmenta
 and delineated in the next under other light. On the map that looks like growth. Before such a
 piece counts as extension or as a new crack, the segmenter is run again, ungated, on each earlier
 survey's orthomosaic around it: where the earlier probability was already crack-like, the piece
-was there before and is added to the footprint of earlier detections.
+was there before and is neither extension nor a new crack.
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ def _merged_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[list[int
     return groups
 
 
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
 def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
     """``marks`` with runs of at most ``max_gap`` False between two True runs set True."""
     hits = np.flatnonzero(marks)
@@ -130,8 +136,7 @@ def _beside_mapped(marks: NDArray[np.bool_], near: NDArray[np.bool_]) -> NDArray
     and are unseen when there are none.
     """
     out = marks & ~near
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], near.astype(np.int8), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+    for start, stop in _runs(near):
         neighbours = [i for i in (start - 1, stop) if 0 <= i < len(marks) and not near[i]]
         out[start:stop] = any(out[i] for i in neighbours)
     return out
@@ -182,17 +187,21 @@ class ImageLookback:
         self.settings = settings
         self.current = current
         self.batch = batch
-        self._radiometry: _Radiometry | None = None
 
     def _probability(
-        self, src: rasterio.io.DatasetReader, info: RasterInfo, window: Window, frame: tuple[float, float]
+        self,
+        src: rasterio.io.DatasetReader,
+        info: RasterInfo,
+        window: Window,
+        frame: tuple[float, float],
+        radiometry: _Radiometry | None,
     ) -> NDArray[np.float32]:
         rgb, valid = read_rgb_window(src, info, window)
         if not valid.all():
             rgb = fill_invalid(rgb, valid)
-        if self._radiometry is not None:
+        if radiometry is not None:
             left, bottom, right, top = window_bounds(window, info.transform)
-            rgb = self._radiometry.match(rgb, (left + frame[0], bottom + frame[1], right + frame[0], top + frame[1]))
+            rgb = radiometry.match(rgb, (left + frame[0], bottom + frame[1], right + frame[0], top + frame[1]))
         h, w = rgb.shape[:2]
         scale = info.gsd_m / self.settings.target_gsd_m if self.settings.target_gsd_m else 1.0
         mh, mw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -208,16 +217,20 @@ class ImageLookback:
             prob = np.asarray(cv2.dilate(prob, kernel), np.float32)
         return prob
 
-    def _seen_in(self, image: EarlierImage, pieces: list[LineString], seen: list[NDArray[np.bool_]]) -> None:
-        """Mark, per sample point of each piece, whether ``image`` shows crack there (in place)."""
+    def _seen_in(
+        self,
+        image: EarlierImage,
+        points: list[NDArray[np.float64]],
+        seen: list[NDArray[np.bool_]],
+        radiometry: _Radiometry | None,
+    ) -> None:
+        """Mark, per sample point (site frame) of each piece, whether ``image`` shows crack there (in place)."""
         info = open_orthomosaic(image.path)
         inverse = ~info.transform
         pad = CONTEXT_PX + int(np.ceil(self.settings.radius_px))
         samples: list[NDArray[np.float64]] = []
         boxes: list[tuple[int, int, int, int]] = []
-        for piece, marks in zip(pieces, seen, strict=True):
-            distances = np.linspace(0.0, piece.length, len(marks))
-            pts = np.array([piece.interpolate(d).coords[0] for d in distances])
+        for pts in points:
             cols, rows = inverse * (pts[:, 0] - image.frame_dx, pts[:, 1] - image.frame_dy)
             rc = np.column_stack([np.asarray(rows), np.asarray(cols)])
             samples.append(rc)
@@ -232,7 +245,7 @@ class ImageLookback:
                 if c1 - c0 < 2 or r1 - r0 < 2:
                     continue
                 window = Window(c0, r0, c1 - c0, r1 - r0)
-                prob = self._probability(src, info, window, (image.frame_dx, image.frame_dy))
+                prob = self._probability(src, info, window, (image.frame_dx, image.frame_dy), radiometry)
                 for i in members:
                     rows = np.floor(samples[i][:, 0]).astype(int) - r0
                     cols = np.floor(samples[i][:, 1]).astype(int) - c0
@@ -257,32 +270,36 @@ class ImageLookback:
         pieces = _pieces(candidates)
         if not pieces or not images:
             return []
-        seen = [np.zeros(max(2, int(np.ceil(p.length / spacing_m)) + 1), bool) for p in pieces]
+        counts = [max(2, int(np.ceil(p.length / spacing_m)) + 1) for p in pieces]
+        points = [
+            shapely.get_coordinates(shapely.line_interpolate_point(p, np.linspace(0.0, p.length, n)))
+            for p, n in zip(pieces, counts, strict=True)
+        ]
+        seen = [np.zeros(n, bool) for n in counts]
         errors = (OSError, GeowarnError, rasterio.errors.RasterioError)
+        radiometry = None
         if self.current is not None:
             try:
-                self._radiometry = _Radiometry(self.current)
+                radiometry = _Radiometry(self.current)
             except errors as exc:
                 log.warning("look-back without light matching, %s unreadable: %s", self.current.path, exc)
         try:
             for image in images:
                 try:
-                    self._seen_in(image, pieces, seen)
+                    self._seen_in(image, points, seen, radiometry)
                 except errors as exc:
                     log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
         finally:
-            if self._radiometry is not None:
-                self._radiometry.close()
-                self._radiometry = None
+            if radiometry is not None:
+                radiometry.close()
         out: list[LineString] = []
-        for piece, marks in zip(pieces, seen, strict=True):
+        for piece, pts, marks in zip(pieces, points, seen, strict=True):
             step = piece.length / (len(marks) - 1)
             marks = _fill_gaps(marks, round(self.settings.gap_m / step))
             if mapped is not None and self.settings.exclude_near_m > 0:
-                points = shapely.points([piece.interpolate(i * step).coords[0] for i in range(len(marks))])
-                marks = _beside_mapped(marks, shapely.distance(points, mapped) < self.settings.exclude_near_m)
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], marks.astype(np.int8), [0]])))
-            for start, stop in zip(edges[::2], edges[1::2], strict=True):
+                near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
+                marks = _beside_mapped(marks, near)
+            for start, stop in _runs(marks):
                 if stop - start >= 2:
                     part = substring(piece, start * step, (stop - 1) * step)
                     if isinstance(part, LineString) and part.length > 0:

@@ -306,11 +306,8 @@ class Processor:
             )
             shift = f"shift {math.hypot(*frame):.3f} m" if reference is not None else "reference survey"
             growing = sum(1 for c in outcome.cracks if c.growth and c.growth.significant)
-            rechecked = (
-                f"; {outcome.seen_before_m:.2f} m new on the map but seen in earlier imagery"
-                if outcome.seen_before_m
-                else ""
-            )
+            seen_m = sum(line.length for line in prepared.seen_before)
+            rechecked = f"; {seen_m:.2f} m new on the map but seen in earlier imagery" if seen_m else ""
             line = (
                 f"{head}, {growing} growing significantly, {sum(new_by_zone.values())} new; {shift}{rechecked}; "
                 f"level {decision.level.upper()}"

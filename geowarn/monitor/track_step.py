@@ -57,7 +57,6 @@ class TrackingOutcome:
     new_by_zone: dict[str, int]
     missing: list[int]
     merged: dict[int, int]
-    seen_before_m: float = 0.0  # length of new-looking pieces that earlier imagery already showed
 
 
 def _last_cracks(session: Session, tracks: list[Track]) -> dict[int, Crack]:
@@ -135,8 +134,7 @@ class Footprint:
         self.tree = STRtree(lines)
         self.tolerance_m = tolerance_m
         self.min_branch_m = min_branch_m
-        self.seen_lines = seen or []
-        self.seen = unary_union(self.seen_lines).buffer(SEEN_SNAP_M) if self.seen_lines else None
+        self.seen = unary_union(seen).buffer(SEEN_SNAP_M) if seen else None
 
     @classmethod
     def before(cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float) -> Footprint:
@@ -348,11 +346,4 @@ def track_survey(
     new_cracks = [wkb.loads(item.crack.centerline_wkb) for item in tracked if item.crack.id in new_ids]
     new_by_zone = count_new_cracks(new_cracks, footprint, rules, zones)
     tracked.sort(key=lambda t: t.track_id)
-    return TrackingOutcome(
-        tracked,
-        signals,
-        new_by_zone,
-        list(assignment.missing),
-        dict(assignment.merged_into),
-        sum(line.length for line in seen_before or []),
-    )
+    return TrackingOutcome(tracked, signals, new_by_zone, list(assignment.missing), dict(assignment.merged_into))
