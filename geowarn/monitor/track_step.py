@@ -18,6 +18,7 @@ from geowarn.alerts.rules import Rules
 from geowarn.monitor.cracks import measure_of
 from geowarn.store.schema import Crack, Growth, Survey, Track, TrackEvent
 from geowarn.tracking.growth import (
+    Extension,
     FailureEstimate,
     TrackGrowth,
     acceleration,
@@ -165,7 +166,7 @@ class Footprint:
         out = self.beyond(geometry)
         return out if self.seen is None or out.is_empty else out.difference(self.seen)
 
-    def extension(self, current: BaseGeometry) -> float:
+    def extension(self, current: BaseGeometry) -> Extension:
         """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
         near = self.near(current.buffer(self.tolerance_m))
         return extension_beyond(current, near, self.tolerance_m, self.min_branch_m, self.seen)
@@ -277,11 +278,14 @@ def track_survey(
     )
     footprint = mapped.with_seen(seen_before or [])
     mapped_extension: dict[int, float] = {}
+    extension_ends: dict[int, int] = {}
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]
         after_lines = unary_union([wkb.loads(c.centerline_wkb) for c in after])
-        mapped_extension[track_id] = mapped.extension(after_lines)
+        mapped_extension[track_id] = mapped.extension(after_lines).length_m
+        extension = footprint.extension(after_lines)
+        extension_ends[track_id] = extension.ends
         item.growth = track_growth(
             [measure_of(c) for c in item.previous],
             [measure_of(c) for c in after],
@@ -289,7 +293,8 @@ def track_survey(
             registration_unc(session, survey.site_id, since, survey.acquired_on),
             rules.significance_sigma,
             rules.tip_noise_px * survey.gsd_m,
-            footprint.extension(after_lines),
+            extension.length_m,
+            extension.ends,
         )
     floors = empirical_noise([i.growth for i in continued.values() if i.growth], rules.noise_min_tracks)
     signals: list[TrackSignal] = []
@@ -299,6 +304,7 @@ def track_survey(
         metrics = g.to_dict()
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
         metrics["extension_without_lookback_m"] = mapped_extension[track_id]
+        metrics["extension_ends"] = extension_ends[track_id]
         prior = session.scalar(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id.desc()).limit(1))
         if prior is not None:
             p_ext = prior.metrics["extension"]

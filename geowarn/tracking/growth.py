@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from shapely import line_merge
@@ -130,13 +130,20 @@ def _tips(lines: BaseGeometry) -> list[Point]:
     return [Point(xy) for xy, n in counts.items() if n == 1]
 
 
+class Extension(NamedTuple):
+    """Length beyond a crack's footprint and how many free ends it moved (each with its own tip noise)."""
+
+    length_m: float
+    ends: int
+
+
 def extension_beyond(
     current: BaseGeometry,
     footprint: BaseGeometry | None,
     tolerance_m: float,
     min_branch_m: float = 0.0,
     seen: BaseGeometry | None = None,
-) -> float:
+) -> Extension:
     """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``.
 
     ``footprint`` holds the centrelines detected near the crack in every earlier survey. A piece
@@ -146,6 +153,11 @@ def extension_beyond(
     (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
     footprint count as they are. ``seen`` (polygons) covers parts that earlier imagery already
     showed as crack: they are taken off, and a piece covered whole counts nothing.
+
+    ``ends`` counts the crack ends whose placement the extension rests on: one per tip moving
+    on or side branch, two per piece apart from the footprint. Each is placed with its own
+    segmentation noise, so a network whose many tips jitter a little is not measured as tightly
+    as one tip that moved far.
     """
     if footprint is None or footprint.is_empty:
         outside, tips, band = current, [], None
@@ -154,12 +166,13 @@ def extension_beyond(
         outside = current.difference(band)
         tips = _tips(footprint)
     if outside.is_empty:
-        return 0.0
+        return Extension(0.0, 0)
     eps = 1e-6 * max(tolerance_m, 1.0)
-    total = 0.0
+    total, ends = 0.0, 0
     for piece in getattr(outside, "geoms", [outside]):
+        piece_ends = 1
         if band is None or piece.distance(band) > eps:
-            credit = piece.length
+            credit, piece_ends = piece.length, 2
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
             credit = piece.length + tolerance_m
         else:
@@ -167,8 +180,9 @@ def extension_beyond(
         if credit and seen is not None:
             known = piece.intersection(seen).length
             credit = 0.0 if known >= piece.length - eps else credit - known
-        total += credit
-    return float(total)
+        if credit:
+            total, ends = total + credit, ends + piece_ends
+    return Extension(float(total), ends)
 
 
 def track_growth(
@@ -179,11 +193,13 @@ def track_growth(
     k_sigma: float = 2.0,
     tip_noise_m: float = 0.0,
     extension_m: float | None = None,
+    extension_ends: int = 1,
 ) -> TrackGrowth:
     """Growth of a track from the cracks it had before to those it has now (merges and splits summed).
 
     ``extension_m`` is the footprint extension (see ``extension_beyond``); without it the
-    positive part of the length change stands in for it.
+    positive part of the length change stands in for it. ``extension_ends`` is the number of
+    ends it moved: each adds the tip noise of both surveys to its uncertainty.
 
     Raises:
         ValueError: ``days`` is not positive, or a side has no cracks.
@@ -201,7 +217,8 @@ def track_growth(
     )
     length = _change(delta, length_unc, days, k_sigma)
     ext = max(delta, 0.0) if extension_m is None else extension_m
-    ext_unc = math.sqrt(2.0 * tip_noise_m**2 + (LENGTH_REL_UNC * ext) ** 2 + registration_unc_m**2 + lu1**2)
+    tips = 2.0 * max(extension_ends, 1) * tip_noise_m**2
+    ext_unc = math.sqrt(tips + (LENGTH_REL_UNC * ext) ** 2 + registration_unc_m**2 + lu1**2)
     width_unc = math.hypot(wu0, wu1)
     return TrackGrowth(
         days=days,

@@ -24,7 +24,7 @@ def test_new_crack_pieces_cluster_and_redetections_do_not_count() -> None:
 
 def test_footprint_extension_uses_only_nearby_earlier_lines() -> None:
     footprint = Footprint([LineString([(0, 0), (1, 0)]), LineString([(0, 5), (9, 5)])], tolerance_m=0.02)
-    assert footprint.extension(LineString([(0, 0), (1.5, 0)])) == __import__("pytest").approx(0.5)
+    assert footprint.extension(LineString([(0, 0), (1.5, 0)])).length_m == __import__("pytest").approx(0.5)
     assert footprint.near(LineString([(50, 50), (51, 50)])) is None
 
 

@@ -87,18 +87,20 @@ def test_extension_beyond_footprint_ignores_pieces_and_credits_tips() -> None:
     pieces = MultiLineString([[(0, 0.005), (0.9, 0.005)], [(1.1, -0.004), (2.0, -0.004)]])
     tol = 0.03
     # the same crack found in two pieces, or found whole after being seen in pieces: no extension
-    assert extension_beyond(pieces, whole, tol) == 0.0
+    assert extension_beyond(pieces, whole, tol).length_m == 0.0
     # the 0.2 m gap was never seen: 0.14 m beyond the band, credited 0.03 m for the band it left
-    assert extension_beyond(whole, pieces, tol) == pytest.approx(0.17, abs=0.002)
-    assert extension_beyond(whole, MultiLineString([whole.coords, pieces.geoms[0].coords]), tol) == 0.0
+    assert extension_beyond(whole, pieces, tol).length_m == pytest.approx(0.17, abs=0.002)
+    assert extension_beyond(whole, MultiLineString([whole.coords, pieces.geoms[0].coords]), tol).length_m == 0.0
     # a tip moving on by 0.25 m: the part beyond the band plus the band it crossed
     grown = LineString([(0, 0), (2.25, 0)])
-    assert extension_beyond(grown, whole, tol) == pytest.approx(0.25, abs=1e-9)
+    assert extension_beyond(grown, whole, tol).length_m == pytest.approx(0.25, abs=1e-9)
     # both tips move on; a crack with no earlier detection counts whole
-    assert extension_beyond(LineString([(-0.1, 0), (2.1, 0)]), whole, tol) == pytest.approx(0.2)
-    assert extension_beyond(whole, None, tol) == pytest.approx(2.0)
+    assert extension_beyond(LineString([(-0.1, 0), (2.1, 0)]), whole, tol).length_m == pytest.approx(0.2)
+    assert extension_beyond(whole, None, tol).length_m == pytest.approx(2.0)
+    assert extension_beyond(whole, None, tol).ends == 2 and extension_beyond(grown, whole, tol).ends == 1
+    assert extension_beyond(LineString([(-0.1, 0), (2.1, 0)]), whole, tol).ends == 2
     # a stable tip jittering inside the band does not extend
-    assert extension_beyond(LineString([(0, 0.01), (2.02, 0.01)]), whole, tol) == 0.0
+    assert extension_beyond(LineString([(0, 0.01), (2.02, 0.01)]), whole, tol).length_m == 0.0
 
 
 def test_growth_uses_footprint_extension_for_alerts() -> None:
@@ -110,16 +112,26 @@ def test_growth_uses_footprint_extension_for_alerts() -> None:
     assert g.extension.significant and g.extension.rate_mm_day == pytest.approx(300 / 7)
 
 
+def test_extension_over_many_tips_carries_each_tips_noise() -> None:
+    """Nine tips each jittering 4 cm: 0.36 m in all, but within the noise of nine tips."""
+    one = track_growth([crack(2.0)], [crack(2.36)], 7.0, 0.002, tip_noise_m=0.05, extension_m=0.36)
+    nine = track_growth([crack(2.0)], [crack(2.36)], 7.0, 0.002, tip_noise_m=0.05, extension_m=0.36, extension_ends=9)
+    assert one.extension.significant and not nine.extension.significant
+    assert nine.extension.unc_m > 2.5 * one.extension.unc_m > 0
+
+
 def test_side_spurs_are_not_extension_but_long_branches_are() -> None:
     from shapely.geometry import LineString, MultiLineString
 
     old = LineString([(0, 0), (2.0, 0)])
     spur = MultiLineString([old.coords, [(1.0, 0), (1.0, 0.06)]])  # 6 cm spur off the middle
     branch = MultiLineString([old.coords, [(1.0, 0), (1.0, 0.4)]])
-    assert extension_beyond(spur, old, 0.03, min_branch_m=0.1) == 0.0
-    assert extension_beyond(branch, old, 0.03, min_branch_m=0.1) == pytest.approx(0.37, abs=1e-6)
+    assert extension_beyond(spur, old, 0.03, min_branch_m=0.1).length_m == 0.0
+    assert extension_beyond(branch, old, 0.03, min_branch_m=0.1).length_m == pytest.approx(0.37, abs=1e-6)
     # a tip moving on is counted however short
-    assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_branch_m=0.1) == pytest.approx(0.05)
+    assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_branch_m=0.1).length_m == pytest.approx(
+        0.05
+    )
 
 
 def test_parts_seen_in_earlier_imagery_are_taken_off_the_extension() -> None:
@@ -128,8 +140,8 @@ def test_parts_seen_in_earlier_imagery_are_taken_off_the_extension() -> None:
     old = LineString([(0, 0), (2.0, 0)])
     grown = LineString([(0, 0), (2.5, 0)])  # 0.47 m beyond the band, 0.5 m credited
     seen_far = LineString([(2.2, 0), (2.5, 0)]).buffer(1e-4)
-    assert extension_beyond(grown, old, 0.03, seen=seen_far) == pytest.approx(0.2, abs=1e-3)
+    assert extension_beyond(grown, old, 0.03, seen=seen_far).length_m == pytest.approx(0.2, abs=1e-3)
     # a piece seen whole counts nothing, tip credit included
-    assert extension_beyond(grown, old, 0.03, seen=LineString([(2.0, 0), (2.5, 0)]).buffer(1e-4)) == 0.0
+    assert extension_beyond(grown, old, 0.03, seen=LineString([(2.0, 0), (2.5, 0)]).buffer(1e-4)).length_m == 0.0
     # a crack with no earlier detection: only its unseen part
-    assert extension_beyond(grown, None, 0.03, seen=seen_far) == pytest.approx(2.2, abs=1e-3)
+    assert extension_beyond(grown, None, 0.03, seen=seen_far).length_m == pytest.approx(2.2, abs=1e-3)
