@@ -1,4 +1,4 @@
-"""Training subcommands: ``train classify|segment``, ``eval classify|segment`` and ``patches``."""
+"""Training subcommands: ``train classify|segment``, ``eval classify|segment``, ``patches``, ``defaults-data``."""
 
 from __future__ import annotations
 
@@ -118,6 +118,21 @@ def cmd_patches(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_defaults_data(args: argparse.Namespace) -> int:
+    """Write the training folders of the shipped cascade."""
+    from geowarn.training.defaults_data import MANIFEST, DefaultsDataOptions, write_defaults_data
+
+    _setup_logs(args)
+    opts = DefaultsDataOptions(crop=args.crop, segment_backgrounds=args.segment_backgrounds, seed=args.seed)
+    counts = write_defaults_data(args.data, args.out, opts, force=args.force)["counts"]
+    print(
+        f"wrote {counts['segment_background']} crack-free segmenter crops and gate patches "
+        f"(train {counts['gate_train_crack']} crack / {counts['gate_train_no_crack']} no_crack, "
+        f"val {counts['gate_val_crack']} / {counts['gate_val_no_crack']}) to {args.out}; manifest {args.out / MANIFEST}"
+    )
+    return 0
+
+
 def _train_parser(sub: Any, task: str, add_output_options: OutputOptions) -> None:
     what = "a crack / no-crack classifier" if task == "classify" else "a crack segmenter"
     p = sub.add_parser(
@@ -179,6 +194,22 @@ def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing patch set in --out")
     add_output_options(p)
     p.set_defaults(func=cmd_patches)
+
+    p = sub.add_parser(
+        "defaults-data",
+        help="write the training folders of the shipped models (unet-s, tilecls-s)",
+        description="Seeded crack-free crops (OUT/segment-background/train) and gate patches "
+        "(OUT/gate/{train,val}/{crack,no_crack}) cut from --data, for config/train/unet-s.yaml and "
+        "config/train/tilecls-s.yaml. Held-out test data is never read.",
+    )
+    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
+    p.add_argument("--out", type=Path, default=Path("runs/defaults-data"), help="output folder")
+    p.add_argument("--crop", type=int, default=128, help="crop side in px (default 128)")
+    p.add_argument("--segment-backgrounds", type=int, default=1220, help="crack-free segmenter crops (default 1220)")
+    p.add_argument("--seed", type=int, default=4, help="selection seed (default 4)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
+    add_output_options(p)
+    p.set_defaults(func=cmd_defaults_data)
 
 
 def add_eval_commands(eval_sub: Any, add_output_options: OutputOptions) -> None:

@@ -25,7 +25,7 @@ from geowarn.logs import log_event
 from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
 from geowarn.training.datasets import discover_pairs, load_pairs
-from geowarn.training.segmenter import SELECTION_SOURCES
+from geowarn.training.defaults_data import SELECTION_SOURCES
 
 log = logging.getLogger("geowarn.eval")
 

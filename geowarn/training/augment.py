@@ -34,6 +34,11 @@ class RandomChannelGain(v2.Transform):  # type: ignore[misc]
         return inpt
 
 
+def light_blur() -> v2.GaussianBlur:
+    """A light Gaussian blur (5 px kernel, sigma 0.3-1.2): slightly defocused or resampled imagery."""
+    return v2.GaussianBlur(5, sigma=(0.3, 1.2))
+
+
 def colour_augment() -> v2.Compose:
     """Colour and blur changes that keep crack geometry (images only)."""
     return v2.Compose(
@@ -41,7 +46,7 @@ def colour_augment() -> v2.Compose:
             v2.RandomApply([RandomChannelGain(0.6, 1.4)], p=0.7),
             v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.5, hue=0.5),
             v2.RandomGrayscale(p=0.15),
-            v2.RandomApply([v2.GaussianBlur(5, sigma=(0.3, 1.2))], p=0.2),
+            v2.RandomApply([light_blur()], p=0.2),
         ]
     )
 

@@ -43,6 +43,9 @@ class DataConfig(_Section):
     roots: list[Path] = Field(default_factory=list, description="dataset folders (--data)")
     train_split: str | None = "train"
     val_split: str | None = None
+    val_roots: list[Path] = Field(
+        default_factory=list, description="validation folders (val_split inside them); when set, roots only train"
+    )
     val_fraction: float = Field(0.2, gt=0, lt=1)
     split_seed: int = 0
     positive: list[str] = Field(default_factory=lambda: ["crack"], min_length=1)
@@ -69,6 +72,7 @@ class AugmentConfig(_Section):
     hue: float = Field(0.0, ge=0, le=0.5)
     grayscale: float = Field(0.0, ge=0, le=1)
     channel_gain: float = Field(0.0, ge=0, le=1)
+    blur: float = Field(0.0, ge=0, le=1)
 
     @field_validator("scale")
     @classmethod
@@ -129,6 +133,7 @@ class LoopConfig(_Section):
     min_delta: float = Field(0.0, ge=0)
     save_every: int | None = Field(None, ge=1)
     select_threshold: bool = True
+    threshold_recall: float | None = Field(None, gt=0, le=1)
 
 
 class TransferConfig(_Section):
@@ -158,6 +163,8 @@ class RunConfig(_Section):
             raise ValueError("transfer.strategy 'merge' needs data.merge_with: the source datasets to merge")
         if self.data.merge_with and self.transfer.strategy != "merge":
             raise ValueError("data.merge_with is set; set transfer.strategy to 'merge' (or empty merge_with)")
+        if self.train.threshold_recall is not None and self.task != "classify":
+            raise ValueError("train.threshold_recall is for classifiers; segmenters take the validation ODS threshold")
         if self.loss.name == "dice" and self.task == "classify":
             raise ValueError("loss 'dice' is for segmentation; use bce or focal to classify")
         return self

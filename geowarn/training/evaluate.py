@@ -2,12 +2,13 @@
 
 Classifiers see each image through the run's evaluation transform (resize / centre crop, model
 input size, normalisation); segmenters see whole images reflect-padded to the model's size
-multiple (as :func:`geowarn.training.segmenter.predict_full`).
+multiple (:func:`full_image_logits`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from geowarn.errors import ConfigError
+from geowarn.models.preprocess import model_input
 from geowarn.models.registry import ModelSpec, get_spec
 from geowarn.scoring import (
     SegmentationScorer,
@@ -30,7 +32,6 @@ from geowarn.scoring import (
 from geowarn.training.config import AugmentConfig, DataConfig, Task
 from geowarn.training.folders import SampleDataset, collate, folder_samples
 from geowarn.training.losses import LossFn
-from geowarn.training.segmenter import full_image_logits
 from geowarn.training.transforms import build_transform
 
 
@@ -50,6 +51,17 @@ def classify_scores(
         probs.append(torch.sigmoid(logits).cpu().numpy().astype(np.float64))
     loss = sum(losses) / len(dataset) if losses and len(dataset) else None
     return np.concatenate(labels), np.concatenate(probs), loss
+
+
+def full_image_logits(
+    model: nn.Module, image: NDArray[np.uint8], multiple: int, spec_name: str, device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """Crack logits (H x W, on ``device``) for a whole image, reflect-padded to the model's size multiple."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+    logits: torch.Tensor = model(model_input(padded[None], get_spec(spec_name), device))
+    return logits[0, 0, :h, :w]
 
 
 def segment_logits(model: nn.Module, image: NDArray[np.uint8], spec: ModelSpec, device: torch.device) -> torch.Tensor:
@@ -99,6 +111,14 @@ def best_f1_threshold(labels: NDArray[np.bool_], probs: NDArray[np.float64]) -> 
         if f1 is not None and f1 > best_f1:
             best, best_f1 = t, f1
     return best
+
+
+def threshold_for_recall(positive_scores: NDArray[np.float64], target_recall: float) -> float:
+    """Highest threshold keeping ``target_recall`` of the positives (0.5 without positives)."""
+    if not positive_scores.size:
+        return 0.5
+    needed = max(1, math.ceil(target_recall * positive_scores.size - 1e-9))
+    return float(np.sort(positive_scores)[::-1][needed - 1])
 
 
 @dataclass

@@ -132,13 +132,17 @@ def collect_splits(data: DataConfig, task: Task) -> Splits:
     val: list[Sample] = []
     for root in data.roots:
         found = folder_samples(root, data.train_split, task, data, data.limit)
-        if data.val_split:
+        if data.val_roots:
+            train += found
+        elif data.val_split:
             train += found
             val += folder_samples(root, data.val_split, task, data, data.limit)
         else:
             part_train, part_val = fraction_split(found, data.val_fraction, data.split_seed)
             train += part_train
             val += part_val
+    for root in data.val_roots:
+        val += folder_samples(root, data.val_split, task, data, data.limit)
     merged: list[Sample] = []
     for source in data.merge_with:
         merged += folder_samples(source.root, source.split, task, data, source.limit)

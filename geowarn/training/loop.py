@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -33,7 +34,7 @@ from geowarn.provenance import write_json_atomic
 from geowarn.scoring import classification_report
 from geowarn.training.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
 from geowarn.training.config import RunConfig, ScheduleConfig
-from geowarn.training.evaluate import best_f1_threshold, classify_scores, segment_scores
+from geowarn.training.evaluate import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
 from geowarn.training.folders import SampleDataset, Splits, collate, collect_splits, split_record
 from geowarn.training.losses import LossFn, build_loss
 from geowarn.training.runlog import plot_curves, write_metrics
@@ -44,7 +45,18 @@ log = logging.getLogger("geowarn.train")
 
 #: Validation columns each task writes (besides train_loss, val_loss, lr, seconds).
 VAL_COLUMNS = {
-    "classify": ("val_accuracy", "val_R", "val_MA", "val_P", "val_FA", "val_F1", "val_F1_at_threshold"),
+    "classify": (
+        "val_accuracy",
+        "val_R",
+        "val_MA",
+        "val_P",
+        "val_FA",
+        "val_F1",
+        "val_F1_at_threshold",
+        "val_R_at_threshold",
+        "val_accuracy_at_threshold",
+        "val_negatives_rejected_at_threshold",
+    ),
     "segment": (
         "val_precision_0px",
         "val_recall_0px",
@@ -214,15 +226,22 @@ class Trainer:
                 self.model, self.val_set, self.device, self.cfg.train.batch_size, self.loss_fn
             )
             report = classification_report(labels, probs, 0.5)
-            threshold = best_f1_threshold(labels, probs) if select else 0.5
+            threshold = self._classify_threshold(labels, probs) if select else 0.5
+            at_threshold = classification_report(labels, probs, threshold)
             row = {f"val_{k}": report[k] for k in ("accuracy", "R", "MA", "P", "FA", "F1")}
-            row["val_F1_at_threshold"] = classification_report(labels, probs, threshold)["F1"]
+            row |= {f"val_{k}_at_threshold": at_threshold[k] for k in ("F1", "R", "accuracy")}
+            row["val_negatives_rejected_at_threshold"] = _rejected(labels, probs, threshold)
         else:
             scorer, loss = segment_scores(self.model, self.spec, self.val_set, self.device, 0.5, self.loss_fn)
             report = scorer.report()
             threshold = float(report["ods_threshold"]) if select else 0.5
             row = {c: report[c.removeprefix("val_")] for c in VAL_COLUMNS["segment"]}
         return {"val_loss": loss, **row, "threshold": threshold}, threshold
+
+    def _classify_threshold(self, labels: NDArray[np.bool_], probs: NDArray[np.float64]) -> float:
+        """Best-F1 threshold, or the highest keeping ``train.threshold_recall`` of the positives."""
+        target = self.cfg.train.threshold_recall
+        return best_f1_threshold(labels, probs) if target is None else threshold_for_recall(probs[labels], target)
 
     def train_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched: Any, scaler: Any) -> float:
         """One pass over the (seeded, shuffled, augmented) training set; the mean loss."""
@@ -262,6 +281,12 @@ class Trainer:
             count += len(y)
             bar.set_postfix(loss=f"{total / count:.4f}")
         return total / max(count, 1)
+
+
+def _rejected(labels: NDArray[np.bool_], probs: NDArray[np.float64], threshold: float) -> float | None:
+    """Share of the negatives scored below ``threshold`` (None without negatives)."""
+    negatives = probs[~labels]
+    return float((negatives < threshold).mean()) if negatives.size else None
 
 
 def _check_crop(cfg: RunConfig, spec: ModelSpec) -> None:

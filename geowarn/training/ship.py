@@ -1,59 +1,78 @@
-"""Install trained weights into ``models/`` and record them in the weights manifest.
+"""Install a ``geowarn train`` checkpoint as shipped weights and record it in the weights manifest.
 
-    python -m geowarn.training.ship --weights run/unet-s.pt --name unet-s [--eval eval.json]
+    python -m geowarn.training.ship --checkpoint runs/unet-s/best.pt --name unet-s [--eval eval.json]
 
-Copies the weights, computes their sha256 and writes the manifest entry: file, sha256,
-decision threshold (from the training log), training data and splits, and held-out metrics
-(from ``geowarn eval defaults --json``) when given.
+Writes the checkpoint's weights (state dict only) to ``models/NAME.pt`` and the manifest entry:
+file, sha256, the decision threshold picked on validation, training data, the run's settings
+and validation figures, and held-out metrics (from ``geowarn eval defaults --json``) when given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from geowarn.errors import GeowarnError, ModelError
 from geowarn.models.weights import MANIFEST_NAME, models_dir, read_manifest
 from geowarn.provenance import sha256_file, write_json_atomic
+from geowarn.training.checkpoint import read_checkpoint
 from geowarn.training.datasets import BACKGROUND_GEOTIFFS
 
 TRAINING_DATA = {
     "segment": {
-        "train": "crack-seg/*/train (all 7 sources) + crack-free crops of geotiff/{"
+        "train": "crack-seg/*/train (all 7 sources) + crack-free crops (geowarn defaults-data) of geotiff/{"
         + ",".join(BACKGROUND_GEOTIFFS["train"])
-        + "} and the first 80% of crack-cls/brickwork/no_crack",
+        + "}, the first 80% of crack-cls/brickwork/no_crack and synthetic slope terrain",
         "selection": "crack-seg/{gaps384,shadowcrack,aiglern-trimm}/val (checkpoint and threshold)",
         "held_out": "crack-seg/*/test, crack-seg/{crack500,deepcrack}/val, geotiff/australia.tif",
     },
     "classify": {
-        "train": "crops of crack-seg/*/train (crack / crack-free), first 80% of crack-cls/brickwork, "
-        "crops of geotiff/{" + ",".join(BACKGROUND_GEOTIFFS["train"]) + "}",
-        "selection": "crops of crack-seg/{gaps384,shadowcrack,aiglern-trimm}/val, last 20% of crack-cls/brickwork, "
-        "geotiff/test_tiled.tif (threshold for the target recall)",
+        "train": "patches (geowarn defaults-data) of crack-seg/*/train (crack / crack-free), the first 80% of "
+        "crack-cls/brickwork, geotiff/{" + ",".join(BACKGROUND_GEOTIFFS["train"]) + "} and synthetic slope terrain",
+        "selection": "patches of crack-seg/{gaps384,shadowcrack,aiglern-trimm}/val, the last 20% of "
+        "crack-cls/brickwork and geotiff/test_tiled.tif (checkpoint, and threshold for the target recall)",
         "held_out": "geotiff/australia.tif",
     },
 }
 
 
-def ship(name: str, weights: Path, task: str, eval_report: dict[str, Any] | None) -> dict[str, Any]:
-    """Copy ``weights`` into the models folder and upsert its manifest entry."""
+def training_record(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest keeps of a run: settings, chosen epoch and its validation figures."""
+    history = checkpoint.get("history", [])
+    epoch = checkpoint.get("epoch")
+    chosen: dict[str, Any] = next((row for row in history if row.get("epoch") == epoch), {})
+    return {
+        "command": f"geowarn train {checkpoint['task']} --config config/train/{checkpoint['model']}.yaml",
+        "config": checkpoint.get("config", {}),
+        "epoch": epoch,
+        "epochs_run": len(history),
+        "validation": {k: v for k, v in chosen.items() if k.startswith("val_")},
+        "train_seconds": round(sum(float(row.get("seconds", 0.0)) for row in history), 1),
+    }
+
+
+def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -> dict[str, Any]:
+    """Write the checkpoint's weights into the models folder and upsert its manifest entry."""
+    checkpoint = read_checkpoint(checkpoint_path)
+    if checkpoint["model"] != name:
+        raise ModelError(f"{checkpoint_path}: holds a {checkpoint['model']!r} model, not {name!r}; check --name")
+    task = checkpoint["task"]
     directory = models_dir()
     target = directory / f"{name}.pt"
-    if weights.resolve() != target.resolve():
-        shutil.copyfile(weights, target)
-    train_log_path = weights.with_suffix(".train.json")
-    train_log = json.loads(train_log_path.read_text()) if train_log_path.exists() else {}
+    torch.save({k: v.detach().contiguous() for k, v in checkpoint["state_dict"].items()}, target)
     entry: dict[str, Any] = {
         "name": name,
         "task": task,
         "file": target.name,
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
-        "threshold": train_log.get("threshold", 0.5),
+        "threshold": float(checkpoint.get("threshold", 0.5)),
         "training_data": TRAINING_DATA[task],
-        "training": {k: v for k, v in train_log.items() if k not in ("history", "threshold")},
+        "training": training_record(checkpoint),
         "metrics": {},
     }
     if eval_report:
@@ -83,13 +102,15 @@ def ship(name: str, weights: Path, task: str, eval_report: dict[str, Any] | None
 def main(argv: list[str] | None = None) -> None:
     """Command line; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--task", choices=["segment", "classify"], required=True)
+    parser.add_argument("--checkpoint", type=Path, required=True, help="best.pt of a geowarn train run")
+    parser.add_argument("--name", required=True, help="registry name to ship it as (unet-s, tilecls-s)")
     parser.add_argument("--eval", type=Path, help="JSON written by geowarn eval defaults --json")
     args = parser.parse_args(argv)
     report = json.loads(args.eval.read_text()) if args.eval else None
-    entry = ship(args.name, args.weights, args.task, report)
+    try:
+        entry = ship(args.name, args.checkpoint, report)
+    except GeowarnError as exc:
+        raise SystemExit(f"error: {exc}") from exc
     print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "threshold")}, indent=2))
 
 

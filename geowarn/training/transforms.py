@@ -15,7 +15,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from geowarn.models.registry import ModelSpec
-from geowarn.training.augment import RandomChannelGain
+from geowarn.training.augment import RandomChannelGain, light_blur
 from geowarn.training.config import AugmentConfig, Task
 
 
@@ -54,6 +54,8 @@ def _augmentations(aug: AugmentConfig) -> list[v2.Transform]:
         steps.append(v2.ColorJitter(aug.brightness, aug.contrast, aug.saturation, aug.hue))
     if aug.grayscale:
         steps.append(v2.RandomGrayscale(aug.grayscale))
+    if aug.blur:
+        steps.append(v2.RandomApply([light_blur()], p=aug.blur))
     return steps
 
 

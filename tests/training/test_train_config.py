@@ -45,6 +45,8 @@ def test_task_model_and_strategy_consistency(tmp_path: Path) -> None:
         load_train_config("classify", None, flags={"model": "lenet5", "strategy": "merge"})
     with pytest.raises(ConfigError, match=r"model\.name: Field required"):
         load_train_config("classify", None)
+    with pytest.raises(ConfigError, match="threshold_recall is for classifiers"):
+        load_train_config("segment", None, flags={"model": "unet-s"}, sets=["train.threshold_recall=0.9"])
 
 
 def test_overrides_apply_after_file_then_flags(tmp_path: Path) -> None:
@@ -84,7 +86,15 @@ def test_reference_examples_list_every_key() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["train", "classify"], ["train", "segment"], ["eval", "classify"], ["eval", "segment"], ["patches"]]
+    "command",
+    [
+        ["train", "classify"],
+        ["train", "segment"],
+        ["eval", "classify"],
+        ["eval", "segment"],
+        ["patches"],
+        ["defaults-data"],
+    ],
 )
 def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:

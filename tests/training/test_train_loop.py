@@ -264,3 +264,53 @@ def test_patches_balanced_deterministic(folders: dict[str, Path], tmp_path: Path
         window = mask[y : y + h, x : x + w]
         assert (window.sum() > 0) == (row["label"] == "crack")
     assert main([*args, "--out", str(tmp_path / "a")]) == 2  # refuses to overwrite without --force
+
+
+def test_val_roots_validate_and_recall_threshold(folders: dict[str, Path], tmp_path: Path) -> None:
+    """data.val_roots validate alone; train.threshold_recall keeps that share of validation cracks."""
+    out = tmp_path / "recall"
+    extra = ["--set", f"data.val_roots=[{folders['source']}]", "--set", "data.val_split=null"]
+    status, metrics = train_classify(folders["cls"], out, *extra, "--set", "train.threshold_recall=0.75")
+    assert status == 0
+    counts = json.loads((out / "splits.json").read_text())["counts"]
+    assert counts == {"train": 16, "merged": 0, "val": 8}
+    row = metrics["history"][-1]
+    assert row["val_R_at_threshold"] >= 0.75 and 0.0 <= row["val_negatives_rejected_at_threshold"] <= 1.0
+    labels, probs = _val_scores(out)
+    assert (probs[labels] >= read_checkpoint(out / "last.pt")["threshold"]).mean() >= 0.75
+
+
+def _val_scores(run: Path) -> tuple[np.ndarray, np.ndarray]:
+    from geowarn.training.evaluate import classify_scores
+    from geowarn.training.folders import SampleDataset, folder_samples
+
+    model, meta = model_from_checkpoint(run / "last.pt")
+    cfg = AugmentConfig(**meta["config"]["augment"])
+    transform = build_transform(cfg, get_spec(meta["model"]), "classify", train=False)
+    data = meta["config"]["data"]
+    samples = folder_samples(Path(data["val_roots"][0]), None, "classify", _data_config(data))
+    labels, probs, _ = classify_scores(model, SampleDataset(samples, transform), torch.device("cpu"), 8)
+    return labels, probs
+
+
+def _data_config(data: dict[str, Any]) -> Any:
+    from geowarn.training.config import DataConfig
+
+    return DataConfig(**data)
+
+
+def test_threshold_for_recall() -> None:
+    from geowarn.training.evaluate import threshold_for_recall
+
+    scores = np.linspace(0.05, 0.95, 10)
+    threshold = threshold_for_recall(scores, 0.8)
+    assert (scores >= threshold).mean() >= 0.8 and (scores > threshold).mean() < 0.8
+    assert threshold_for_recall(np.zeros(0), 0.9) == 0.5
+
+
+def test_blur_is_configurable() -> None:
+    from torchvision.transforms import v2
+
+    steps = build_transform(AugmentConfig(blur=0.3), get_spec("unet-s"), "segment", train=True).transforms
+    blurs = [s for s in steps if isinstance(s, v2.RandomApply) and isinstance(s.transforms[0], v2.GaussianBlur)]
+    assert len(blurs) == 1 and blurs[0].p == 0.3

@@ -1,4 +1,4 @@
-"""Both trainers run end to end on a tiny real subset and write weights the registry loads."""
+"""The shipped models' recipe end to end on a tiny real subset: data folders, train, ship, load."""
 
 from __future__ import annotations
 
@@ -8,19 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from geowarn.models.weights import load_weights
-from geowarn.training.classifier import ClsTrainConfig
-from geowarn.training.classifier import train as train_classifier
-from geowarn.training.segmenter import SegTrainConfig
-from geowarn.training.segmenter import train as train_segmenter
+from geowarn.cli import main
+from geowarn.errors import OutputError
+from geowarn.models.weights import load_weights, manifest_entry
+from geowarn.training.defaults_data import DefaultsDataOptions, write_defaults_data
+from geowarn.training.ship import main as ship_main
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+CONFIGS = Path(__file__).resolve().parents[2] / "config" / "train"
+QUIET = ["--no-progress", "-q"]
 
 
-@pytest.fixture
-def tiny_data(shared_data: Path, tmp_path: Path) -> Path:
-    """A few real pairs per split (copied to tmp_path) plus the real background rasters."""
-    root = tmp_path / "data"
+@pytest.fixture(scope="module")
+def tiny_data(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few real pairs per split (copied) plus two real background rasters."""
+    root = tmp_path_factory.mktemp("data")
     for source, split in (("gaps384", "train"), ("gaps384", "val"), ("crackforest", "train")):
         for kind in ("images", "masks"):
             (root / "crack-seg" / source / split / kind).mkdir(parents=True)
@@ -35,31 +37,53 @@ def tiny_data(shared_data: Path, tmp_path: Path) -> Path:
     return root
 
 
-def test_segmenter_trains_and_saves_loadable_weights(tiny_data: Path, tmp_path: Path) -> None:
-    out = tmp_path / "unet-s.pt"
-    cfg = SegTrainConfig(
-        data=tiny_data,
-        out=out,
-        steps=2,
-        batch_size=4,
-        background_per_batch=1,
-        eval_every=1,
-        synthetic_negatives=2,
-        threads=1,
-    )
-    summary = train_segmenter(cfg)
-    assert out.exists() and out.with_suffix(".best.pt").exists()
-    log = json.loads(out.with_suffix(".train.json").read_text())
-    assert 0.2 <= log["threshold"] <= 0.8 and log["config"]["steps"] == 2 and summary["history"]
-    model, sha = load_weights("unet-s", out)
-    assert len(sha) == 64 and not model.training
+@pytest.fixture(scope="module")
+def defaults_data(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("defaults") / "defaults-data"
+    opts = DefaultsDataOptions(segment_backgrounds=8, segment_synthetic=4, gate_synthetic=6)
+    write_defaults_data(tiny_data, out, opts)
+    return out
 
 
-def test_classifier_trains_and_calibrates(tiny_data: Path, tmp_path: Path) -> None:
-    out = tmp_path / "tilecls-s.pt"
-    cfg = ClsTrainConfig(data=tiny_data, out=out, steps=2, batch_size=8, synthetic_negatives=4, threads=1)
-    summary = train_classifier(cfg)
-    assert out.exists()
-    assert 0.0 <= float(summary["threshold"]) <= 1.0  # type: ignore[arg-type]
-    assert summary["val_positives"] and summary["val_negatives"]
-    load_weights("tilecls-s", out)
+def test_defaults_data_folders(defaults_data: Path) -> None:
+    counts = json.loads((defaults_data / "defaults-data.json").read_text())["counts"]
+    assert counts["segment_background"] == 8
+    assert len(list((defaults_data / "segment-background/train/masks").glob("*.png"))) == 8
+    for split in ("train", "val"):
+        for label in ("crack", "no_crack"):
+            assert len(list((defaults_data / "gate" / split / label).glob("*.png"))) == counts[f"gate_{split}_{label}"]
+    assert counts["gate_train_crack"] > 0 and counts["gate_val_crack"] > 0
+    assert counts["gate_train_no_crack"] >= 6  # the synthetic terrain crops at least
+    with pytest.raises(OutputError, match="--force"):
+        write_defaults_data(defaults_data.parent, defaults_data, DefaultsDataOptions())
+
+
+def test_shipped_recipe_trains_and_ships(
+    tiny_data: Path, defaults_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config/train/unet-s.yaml and tilecls-s.yaml, pointed at the tiny copy, train and ship."""
+    seg = tiny_data / "crack-seg"
+    out_seg, out_gate = tmp_path / "unet-s", tmp_path / "tilecls-s"
+    segment = ["train", "segment", "--config", str(CONFIGS / "unet-s.yaml"), "--out", str(out_seg)]
+    segment += ["--set", f"data.roots=[{seg}, {defaults_data / 'segment-background'}]"]
+    segment += ["--set", f"data.val_roots=[{seg / 'gaps384'}]", "--epochs", "1", "--batch-size", "4"]
+    assert main([*segment, *QUIET]) == 0
+    gate = ["train", "classify", "--config", str(CONFIGS / "tilecls-s.yaml"), "--out", str(out_gate)]
+    gate += ["--data", str(defaults_data / "gate"), "--epochs", "1", "--set", "data.limit=40"]
+    assert main([*gate, *QUIET]) == 0
+
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("GEOWARN_MODELS_DIR", str(models))
+    ship_main(["--checkpoint", str(out_seg / "best.pt"), "--name", "unet-s"])
+    ship_main(["--checkpoint", str(out_gate / "best.pt"), "--name", "tilecls-s"])
+    for name, task in (("unet-s", "segment"), ("tilecls-s", "classify")):
+        entry = manifest_entry(name)
+        assert entry is not None and entry["task"] == task and 0.0 < entry["threshold"] < 1.0
+        assert entry["training"]["command"] == f"geowarn train {task} --config config/train/{name}.yaml"
+        model, sha = load_weights(name)
+        assert sha == entry["sha256"] and not model.training
+    gate_record = manifest_entry("tilecls-s")
+    assert gate_record is not None and "val_R_at_threshold" in gate_record["training"]["validation"]
+    with pytest.raises(SystemExit, match="holds a 'unet-s' model"):
+        ship_main(["--checkpoint", str(out_seg / "best.pt"), "--name", "tilecls-s"])

@@ -1,0 +1,168 @@
+"""Training folders of the shipped cascade, cut from the shared data (``geowarn defaults-data``).
+
+The default models are trained by ``geowarn train`` like any other; this module writes the
+folders that ``config/train/unet-s.yaml`` and ``config/train/tilecls-s.yaml`` read besides the
+crack-seg pairs themselves:
+
+- ``segment-background/train/{images,masks}``: crack-free crops (empty masks) of the training
+  background rasters, the first 80 % of the brick walls and the synthetic slope terrain, so the
+  segmenter learns what is *not* a crack on ground that is not pavement;
+- ``gate/{train,val}/{crack,no_crack}``: crack / crack-free patches for the tile gate. Train:
+  crops of every crack-seg train split, cracked and plain brick walls, background rasters and
+  synthetic terrain. Val: the same from the selection sources only
+  (:data:`SELECTION_SOURCES`), the last 20 % of the brick walls and ``geotiff/test_tiled.tif``.
+
+Every crop is drawn with one seeded generator, so the same seed writes the same files;
+``defaults-data.json`` records the counts and settings. Nothing of the held-out evaluation
+data (test splits, crack500/deepcrack val, ``geotiff/australia.tif``) is read.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from geowarn.errors import ConfigError, OutputError
+from geowarn.provenance import write_json_atomic
+from geowarn.training.datasets import (
+    background_images,
+    brick_crack_images,
+    crack_free_crops,
+    discover_pairs,
+    load_pairs,
+    synthetic_backgrounds,
+)
+
+#: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
+SELECTION_SOURCES = ("gaps384", "shadowcrack", "aiglern-trimm")
+MANIFEST = "defaults-data.json"
+
+Patch = NDArray[np.uint8]
+Split = Literal["train", "val"]
+
+
+@dataclass(frozen=True)
+class DefaultsDataOptions:
+    """How many crops of which size, and the seed that draws them."""
+
+    crop: int = 128
+    segment_backgrounds: int = 1220
+    segment_synthetic: int = 500
+    gate_synthetic: int = 1500
+    seed: int = 4
+
+
+def pad_to(image: Patch, size: int) -> Patch:
+    """``image`` reflect-padded on the bottom/right to at least ``size`` x ``size``."""
+    ph, pw = max(0, size - image.shape[0]), max(0, size - image.shape[1])
+    if not (ph or pw):
+        return image
+    pad = ((0, ph), (0, pw)) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(image, pad, mode="reflect")
+
+
+def crack_patches(
+    pairs: Sequence[tuple[Patch, Patch]],
+    crop: int,
+    rng: np.random.Generator,
+    per_image: int = 2,
+    min_crack_px: int = 30,
+) -> tuple[list[Patch], list[Patch]]:
+    """(crack crops, crack-free crops) at random places of segmentation pairs.
+
+    A crop is a crack patch with at least ``min_crack_px`` crack pixels, crack-free when no
+    crack pixel lies within 8 px of it, and dropped otherwise.
+    """
+    positives: list[Patch] = []
+    negatives: list[Patch] = []
+    for raw_image, raw_mask in pairs:
+        image, mask = pad_to(raw_image, crop), pad_to(raw_mask, crop)
+        h, w = mask.shape
+        for _ in range(per_image):
+            y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+            crack_px = int(mask[y : y + crop, x : x + crop].sum())
+            margin = mask[max(0, y - 8) : y + crop + 8, max(0, x - 8) : x + crop + 8].sum()
+            if crack_px >= min_crack_px:
+                positives.append(np.ascontiguousarray(image[y : y + crop, x : x + crop]))
+            elif margin == 0:
+                negatives.append(np.ascontiguousarray(image[y : y + crop, x : x + crop]))
+    return positives, negatives
+
+
+def _padded_crops(images: Sequence[Patch], crop: int, rng: np.random.Generator, per_image: int) -> list[Patch]:
+    return crack_free_crops([pad_to(im, crop) for im in images], crop, per_image, rng)
+
+
+def segment_background_crops(data: Path, opts: DefaultsDataOptions, rng: np.random.Generator) -> list[Patch]:
+    """``opts.segment_backgrounds`` crack-free crops drawn from the training backgrounds."""
+    images = background_images(data, "train")
+    pool = crack_free_crops(images, opts.crop, per_image=4, rng=rng)
+    pool += crack_free_crops([im for im in images if min(im.shape[:2]) >= 1024], opts.crop, per_image=200, rng=rng)
+    pool += synthetic_backgrounds(opts.segment_synthetic, opts.crop, rng)
+    if len(pool) <= opts.segment_backgrounds:
+        return pool
+    keep = np.sort(rng.choice(len(pool), opts.segment_backgrounds, replace=False))
+    return [pool[int(i)] for i in keep]
+
+
+def gate_patches(
+    data: Path, split: Split, opts: DefaultsDataOptions, rng: np.random.Generator
+) -> dict[str, list[Patch]]:
+    """Crack / no-crack patches of ``split``; val reads only the selection sources."""
+    sources = None if split == "train" else SELECTION_SOURCES
+    pairs = load_pairs(discover_pairs(data / "crack-seg", split, sources))
+    pos, neg = crack_patches(pairs, opts.crop, rng)
+    pos += _padded_crops(brick_crack_images(data, split), opts.crop, rng, per_image=1)
+    backgrounds = background_images(data, split)
+    neg += _padded_crops([b for b in backgrounds if min(b.shape[:2]) < 1024], opts.crop, rng, per_image=2)
+    big = [b for b in backgrounds if min(b.shape[:2]) >= 1000]
+    neg += crack_free_crops(big, opts.crop, per_image=300 if split == "train" else 150, rng=rng)
+    if split == "train":
+        neg += synthetic_backgrounds(opts.gate_synthetic, opts.crop, rng)
+    return {"crack": pos, "no_crack": neg}
+
+
+def _write_pngs(folder: Path, patches: Sequence[Patch], prefix: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, patch in enumerate(patches):
+        Image.fromarray(patch).save(folder / f"{prefix}-{i:05d}.png")
+
+
+def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force: bool = False) -> dict[str, Any]:
+    """Write both training folders under ``out`` (a new folder, or replaced with ``force``)."""
+    if not (data / "crack-seg").is_dir():
+        raise ConfigError(f"{data}: no crack-seg folder; point --data at the shared data folder (../shared/data)")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputError(f"{out} is not empty; pass --force to replace it, or choose another --out")
+        shutil.rmtree(out)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    rng = np.random.default_rng(opts.seed)
+    counts: dict[str, int] = {}
+    backgrounds = segment_background_crops(data, opts, rng)
+    seg = partial / "segment-background" / "train"
+    _write_pngs(seg / "images", backgrounds, "bg")
+    masks = seg / "masks"
+    masks.mkdir(parents=True)
+    for i, crop in enumerate(backgrounds):
+        Image.fromarray(np.zeros(crop.shape[:2], np.uint8)).save(masks / f"bg-{i:05d}.png")
+    counts["segment_background"] = len(backgrounds)
+    for split in ("train", "val"):
+        for label, patches in gate_patches(data, split, opts, rng).items():
+            _write_pngs(partial / "gate" / split / label, patches, label)
+            counts[f"gate_{split}_{label}"] = len(patches)
+    manifest = {"data": str(data), "options": asdict(opts), "counts": counts}
+    write_json_atomic(partial / MANIFEST, manifest)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.rmdir()
+    partial.rename(out)
+    return manifest
