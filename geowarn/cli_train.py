@@ -126,7 +126,7 @@ def cmd_defaults_data(args: argparse.Namespace) -> int:
     opts = DefaultsDataOptions(crop=args.crop, segment_backgrounds=args.segment_backgrounds, seed=args.seed)
     counts = write_defaults_data(args.data, args.out, opts, force=args.force)["counts"]
     print(
-        f"wrote {counts['segment_background']} crack-free segmenter crops and gate patches "
+        f"wrote {counts['segment_background']} crack-free segmenter backgrounds and gate patches "
         f"(train {counts['gate_train_crack']} crack / {counts['gate_train_no_crack']} no_crack, "
         f"val {counts['gate_val_crack']} / {counts['gate_val_no_crack']}) to {args.out}; manifest {args.out / MANIFEST}"
     )

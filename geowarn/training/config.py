@@ -53,6 +53,7 @@ class DataConfig(_Section):
     limit: int | None = Field(None, ge=1)
     merge_with: list[SourceConfig] = Field(default_factory=list)
     cache: bool = True
+    balance_classes: bool = False
 
 
 class AugmentConfig(_Section):
@@ -163,6 +164,8 @@ class RunConfig(_Section):
             raise ValueError("transfer.strategy 'merge' needs data.merge_with: the source datasets to merge")
         if self.data.merge_with and self.transfer.strategy != "merge":
             raise ValueError("data.merge_with is set; set transfer.strategy to 'merge' (or empty merge_with)")
+        if self.data.balance_classes and self.task != "classify":
+            raise ValueError("data.balance_classes is for classifiers; segmenters weigh crack pixels with loss.*")
         if self.train.threshold_recall is not None and self.task != "classify":
             raise ValueError("train.threshold_recall is for classifiers; segmenters take the validation ODS threshold")
         if self.loss.name == "dice" and self.task == "classify":

@@ -12,7 +12,7 @@ crack-seg pairs themselves:
   synthetic terrain. Val: the same from the selection sources only
   (:data:`SELECTION_SOURCES`), the last 20 % of the brick walls and ``geotiff/test_tiled.tif``.
 
-Every crop is drawn with one seeded generator, so the same seed writes the same files;
+Crops are drawn with seeded generators (one for each folder), so the same seed writes the same files;
 ``defaults-data.json`` records the counts and settings. Nothing of the held-out evaluation
 data (test splits, crack500/deepcrack val, ``geotiff/australia.tif``) is read.
 """
@@ -53,6 +53,7 @@ class DefaultsDataOptions:
     """How many crops of which size, and the seed that draws them."""
 
     crop: int = 128
+    background_crop: int = 256
     segment_backgrounds: int = 1220
     segment_synthetic: int = 500
     gate_synthetic: int = 1500
@@ -101,11 +102,16 @@ def _padded_crops(images: Sequence[Patch], crop: int, rng: np.random.Generator, 
 
 
 def segment_background_crops(data: Path, opts: DefaultsDataOptions, rng: np.random.Generator) -> list[Patch]:
-    """``opts.segment_backgrounds`` crack-free crops drawn from the training backgrounds."""
+    """``opts.segment_backgrounds`` crack-free crops drawn from the training backgrounds.
+
+    They are ``opts.background_crop`` px, larger than the training crop, so the random crop of
+    each epoch shows other ground: more variety for the same share of a batch.
+    """
     images = background_images(data, "train")
-    pool = crack_free_crops(images, opts.crop, per_image=4, rng=rng)
-    pool += crack_free_crops([im for im in images if min(im.shape[:2]) >= 1024], opts.crop, per_image=200, rng=rng)
-    pool += synthetic_backgrounds(opts.segment_synthetic, opts.crop, rng)
+    side = opts.background_crop
+    pool = _padded_crops(images, side, rng, per_image=4)
+    pool += crack_free_crops([im for im in images if min(im.shape[:2]) >= 1024], side, per_image=200, rng=rng)
+    pool += synthetic_backgrounds(opts.segment_synthetic, side, rng)
     if len(pool) <= opts.segment_backgrounds:
         return pool
     keep = np.sort(rng.choice(len(pool), opts.segment_backgrounds, replace=False))
@@ -145,9 +151,8 @@ def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force:
         shutil.rmtree(out)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    rng = np.random.default_rng(opts.seed)
     counts: dict[str, int] = {}
-    backgrounds = segment_background_crops(data, opts, rng)
+    backgrounds = segment_background_crops(data, opts, np.random.default_rng([opts.seed, 0]))
     seg = partial / "segment-background" / "train"
     _write_pngs(seg / "images", backgrounds, "bg")
     masks = seg / "masks"
@@ -155,8 +160,9 @@ def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force:
     for i, crop in enumerate(backgrounds):
         Image.fromarray(np.zeros(crop.shape[:2], np.uint8)).save(masks / f"bg-{i:05d}.png")
     counts["segment_background"] = len(backgrounds)
+    gate_rng = np.random.default_rng([opts.seed, 1])  # its own stream: the gate's patches do not follow the crops
     for split in ("train", "val"):
-        for label, patches in gate_patches(data, split, opts, rng).items():
+        for label, patches in gate_patches(data, split, opts, gate_rng).items():
             _write_pngs(partial / "gate" / split / label, patches, label)
             counts[f"gate_{split}_{label}"] = len(patches)
     manifest = {"data": str(data), "options": asdict(opts), "counts": counts}

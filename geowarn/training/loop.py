@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from geowarn.errors import ConfigError
@@ -248,13 +248,16 @@ class Trainer:
         seed = epoch_seed(self.cfg.train.seed, epoch)
         seed_everything(seed)
         batch = self.cfg.train.batch_size
+        generator = torch.Generator().manual_seed(seed)
+        sampler = balanced_sampler(self.train_set, generator) if self.cfg.data.balance_classes else None
         loader = DataLoader(
             self.train_set,
             batch_size=batch,
-            shuffle=True,
+            shuffle=sampler is None,
+            sampler=sampler,
             num_workers=self.cfg.train.num_workers,
             collate_fn=collate,
-            generator=torch.Generator().manual_seed(seed),
+            generator=generator,
             worker_init_fn=_worker_init,
             drop_last=len(self.train_set) % batch == 1 and len(self.train_set) > 1,  # see batches_per_epoch
             pin_memory=self.device.type == "cuda",
@@ -281,6 +284,14 @@ class Trainer:
             count += len(y)
             bar.set_postfix(loss=f"{total / count:.4f}")
         return total / max(count, 1)
+
+
+def balanced_sampler(dataset: SampleDataset, generator: torch.Generator) -> WeightedRandomSampler:
+    """Draw an epoch's worth of samples with replacement, each class equally often (classifiers)."""
+    labels = np.array([s.label or 0 for s in dataset.samples])
+    counts = np.bincount(labels, minlength=2)
+    weights = 1.0 / counts[labels]
+    return WeightedRandomSampler(weights.tolist(), num_samples=len(labels), replacement=True, generator=generator)
 
 
 def _rejected(labels: NDArray[np.bool_], probs: NDArray[np.float64], threshold: float) -> float | None:

@@ -1,6 +1,7 @@
 """Install a ``geowarn train`` checkpoint as shipped weights and record it in the weights manifest.
 
     python -m geowarn.training.ship --checkpoint runs/unet-s/best.pt --name unet-s [--eval eval.json]
+    python -m geowarn.training.ship --name unet-s --eval eval.json     # refresh the metrics only
 
 Writes the checkpoint's weights (state dict only) to ``models/NAME.pt`` and the manifest entry:
 file, sha256, the decision threshold picked on validation, training data, the run's settings
@@ -76,39 +77,65 @@ def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -
         "metrics": {},
     }
     if eval_report:
-        if task == "segment":
-            entry["metrics"] = {
-                "metric": eval_report["metric"],
-                "per_source": {
-                    s: {
-                        "split": r["split"],
-                        "images": r["images"],
-                        "segmenter_f1_2px": r["segmenter"]["f1_2px"],
-                        "cascade_f1_2px": r["cascade"]["f1_2px"],
-                        "baseline_f1_2px": r["baseline"]["f1_2px"],
-                    }
-                    for s, r in eval_report["sources"].items()
-                },
-                "false_alarms": eval_report["false_alarms"],
-            }
-        else:
-            entry["metrics"] = {"false_alarms": eval_report["false_alarms"]}
-    manifest = read_manifest(directory)
-    models = [m for m in manifest.get("models", []) if m.get("name") != name] + [entry]
-    write_json_atomic(directory / MANIFEST_NAME, {"models": sorted(models, key=lambda m: m["name"])})
+        entry["metrics"] = held_out_metrics(task, eval_report)
+    _upsert(directory, entry)
     return entry
+
+
+def held_out_metrics(task: str, eval_report: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest keeps of a ``geowarn eval defaults --json`` report for a model of ``task``."""
+    if task != "segment":
+        return {"false_alarms": eval_report["false_alarms"]}
+    return {
+        "metric": eval_report["metric"],
+        "per_source": {
+            s: {
+                "split": r["split"],
+                "images": r["images"],
+                "segmenter_f1_2px": r["segmenter"]["f1_2px"],
+                "cascade_f1_2px": r["cascade"]["f1_2px"],
+                "baseline_f1_2px": r["baseline"]["f1_2px"],
+            }
+            for s, r in eval_report["sources"].items()
+        },
+        "false_alarms": eval_report["false_alarms"],
+    }
+
+
+def refresh_metrics(name: str, eval_report: dict[str, Any]) -> dict[str, Any]:
+    """Replace the held-out metrics of the shipped ``name`` (weights unchanged)."""
+    directory = models_dir()
+    entry: dict[str, Any] | None = next(
+        (m for m in read_manifest(directory).get("models", []) if m.get("name") == name), None
+    )
+    if entry is None:
+        raise ModelError(f"{name!r} has no entry in {directory / MANIFEST_NAME}; ship it with --checkpoint first")
+    entry["metrics"] = held_out_metrics(entry["task"], eval_report)
+    _upsert(directory, entry)
+    return entry
+
+
+def _upsert(directory: Path, entry: dict[str, Any]) -> None:
+    manifest = read_manifest(directory)
+    models = [m for m in manifest.get("models", []) if m.get("name") != entry["name"]] + [entry]
+    write_json_atomic(directory / MANIFEST_NAME, {"models": sorted(models, key=lambda m: m["name"])})
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, required=True, help="best.pt of a geowarn train run")
+    parser.add_argument("--checkpoint", type=Path, help="best.pt of a geowarn train run (none: only --eval)")
     parser.add_argument("--name", required=True, help="registry name to ship it as (unet-s, tilecls-s)")
     parser.add_argument("--eval", type=Path, help="JSON written by geowarn eval defaults --json")
     args = parser.parse_args(argv)
     report = json.loads(args.eval.read_text()) if args.eval else None
     try:
-        entry = ship(args.name, args.checkpoint, report)
+        if args.checkpoint is not None:
+            entry = ship(args.name, args.checkpoint, report)
+        elif report is not None:
+            entry = refresh_metrics(args.name, report)
+        else:
+            raise SystemExit("error: give --checkpoint (weights to ship) and/or --eval (held-out metrics)")
     except GeowarnError as exc:
         raise SystemExit(f"error: {exc}") from exc
     print(json.dumps({k: entry[k] for k in ("name", "file", "sha256", "threshold")}, indent=2))

@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 from geowarn.cli import main
+from geowarn.errors import ConfigError
 from geowarn.models.registry import get_spec, list_models
 from geowarn.training.checkpoint import model_from_checkpoint, read_checkpoint
-from geowarn.training.config import AugmentConfig
+from geowarn.training.config import AugmentConfig, load_train_config
 from geowarn.training.transforms import build_transform
 
 CLS_MODEL = "lenet5" if any(s.name == "lenet5" for s in list_models()) else "tilecls-s"
@@ -314,3 +315,15 @@ def test_blur_is_configurable() -> None:
     steps = build_transform(AugmentConfig(blur=0.3), get_spec("unet-s"), "segment", train=True).transforms
     blurs = [s for s in steps if isinstance(s, v2.RandomApply) and isinstance(s.transforms[0], v2.GaussianBlur)]
     assert len(blurs) == 1 and blurs[0].p == 0.3
+
+
+def test_balanced_sampler_draws_classes_equally() -> None:
+    from geowarn.training.folders import Sample, SampleDataset
+    from geowarn.training.loop import balanced_sampler
+
+    samples = [Sample(Path(f"{i}.png"), label=int(i < 10)) for i in range(100)]  # 10 crack, 90 no-crack
+    sampler = balanced_sampler(SampleDataset(samples, lambda x: x), torch.Generator().manual_seed(0))
+    drawn = [samples[i].label for i in sampler]
+    assert len(drawn) == 100 and 35 <= sum(drawn) <= 65
+    with pytest.raises(ConfigError, match="balance_classes is for classifiers"):
+        load_train_config("segment", None, flags={"model": "unet-s"}, sets=["data.balance_classes=true"])
