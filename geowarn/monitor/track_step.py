@@ -130,26 +130,30 @@ class Footprint:
         tolerance_m: float,
         min_branch_m: float = 0.0,
         seen: list[BaseGeometry] | None = None,
+        min_tip_move_m: float = 0.0,
     ) -> None:
         self.lines = lines
+        self.min_tip_move_m = min_tip_move_m
         self.tree = STRtree(lines)
         self.tolerance_m = tolerance_m
         self.min_branch_m = min_branch_m
         self.seen = unary_union(seen).buffer(SEEN_SNAP_M) if seen else None
 
     @classmethod
-    def before(cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float) -> Footprint:
+    def before(
+        cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float, min_tip_move_m: float = 0.0
+    ) -> Footprint:
         """Every crack centreline of the site's surveys acquired before ``survey``."""
         earlier = session.scalars(
             select(Crack.centerline_wkb)
             .join(Survey, Crack.survey_id == Survey.id)
             .where(Survey.site_id == survey.site_id, Survey.acquired_on < survey.acquired_on)
         ).all()
-        return cls([wkb.loads(b) for b in earlier], tolerance_m, min_branch_m)
+        return cls([wkb.loads(b) for b in earlier], tolerance_m, min_branch_m, min_tip_move_m=min_tip_move_m)
 
     def with_seen(self, seen: list[BaseGeometry]) -> Footprint:
         """The same footprint with ``seen`` pieces."""
-        return Footprint(self.lines, self.tolerance_m, self.min_branch_m, seen)
+        return Footprint(self.lines, self.tolerance_m, self.min_branch_m, seen, self.min_tip_move_m)
 
     def near(self, geometry: BaseGeometry) -> BaseGeometry | None:
         """Union of the earlier centrelines within the tolerance of ``geometry``."""
@@ -169,7 +173,7 @@ class Footprint:
     def extension(self, current: BaseGeometry) -> Extension:
         """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
         near = self.near(current.buffer(self.tolerance_m))
-        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m, self.seen)
+        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m, self.seen, self.min_tip_move_m)
 
 
 def count_new_cracks(
@@ -275,6 +279,7 @@ def track_survey(
         survey,
         rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
         rules.min_branch_px * survey.gsd_m,
+        rules.significance_sigma * math.sqrt(2.0) * rules.tip_noise_px * survey.gsd_m,
     )
     footprint = mapped.with_seen(seen_before or [])
     mapped_extension: dict[int, float] = {}

@@ -143,6 +143,7 @@ def extension_beyond(
     tolerance_m: float,
     min_branch_m: float = 0.0,
     seen: BaseGeometry | None = None,
+    min_tip_move_m: float = 0.0,
 ) -> Extension:
     """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``.
 
@@ -153,6 +154,10 @@ def extension_beyond(
     (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
     footprint count as they are. ``seen`` (polygons) covers parts that earlier imagery already
     showed as crack: they are taken off, and a piece covered whole counts nothing.
+
+    A tip that moved less than ``min_tip_move_m`` (its significance level: the tip noise of two
+    surveys times k) did not measurably move: across a network of many tips, each jittering
+    just past the band, those moves would otherwise add up to growth that no tip has.
 
     ``ends`` counts the crack ends whose placement the extension rests on: one per tip moving
     on or side branch, two per piece apart from the footprint. Each is placed with its own
@@ -174,7 +179,8 @@ def extension_beyond(
         if band is None or piece.distance(band) > eps:
             credit, piece_ends = piece.length, 2
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
-            credit = piece.length + tolerance_m
+            moved = piece.length + tolerance_m
+            credit = moved if moved >= min_tip_move_m else 0.0
         else:
             credit = piece.length if piece.length >= min_branch_m else 0.0
         if credit and seen is not None:

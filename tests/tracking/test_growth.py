@@ -132,6 +132,10 @@ def test_side_spurs_are_not_extension_but_long_branches_are() -> None:
     assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_branch_m=0.1).length_m == pytest.approx(
         0.05
     )
+    # ... unless it moved less than its significance level: then it did not measurably move
+    assert extension_beyond(LineString([(0, 0), (2.05, 0)]), old, 0.03, min_tip_move_m=0.07).length_m == 0.0
+    moved = extension_beyond(LineString([(0, 0), (2.08, 0)]), old, 0.03, min_tip_move_m=0.07)
+    assert moved.length_m == pytest.approx(0.08) and moved.ends == 1
 
 
 def test_parts_seen_in_earlier_imagery_are_taken_off_the_extension() -> None:
