@@ -204,7 +204,7 @@ def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
     )
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     p.add_argument("--out", type=Path, default=Path("runs/defaults-data"), help="output folder")
-    p.add_argument("--crop", type=int, default=128, help="crop side in px (default 128)")
+    p.add_argument("--crop", type=int, default=128, help="gate patch side in px (default 128)")
     p.add_argument("--segment-backgrounds", type=int, default=1220, help="crack-free segmenter crops (default 1220)")
     p.add_argument("--seed", type=int, default=4, help="selection seed (default 4)")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
