@@ -45,7 +45,7 @@ def defaults_data(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
-def test_defaults_data_folders(defaults_data: Path) -> None:
+def test_defaults_data_folders(tiny_data: Path, defaults_data: Path) -> None:
     counts = json.loads((defaults_data / "defaults-data.json").read_text())["counts"]
     assert counts["segment_background"] == 8
     assert len(list((defaults_data / "segment-background/train/masks").glob("*.png"))) == 8
@@ -55,7 +55,7 @@ def test_defaults_data_folders(defaults_data: Path) -> None:
     assert counts["gate_train_crack"] > 0 and counts["gate_val_crack"] > 0
     assert counts["gate_train_no_crack"] >= 6  # the synthetic terrain crops at least
     with pytest.raises(OutputError, match="--force"):
-        write_defaults_data(defaults_data.parent, defaults_data, DefaultsDataOptions())
+        write_defaults_data(tiny_data, defaults_data, DefaultsDataOptions())
 
 
 def test_shipped_recipe_trains_and_ships(
