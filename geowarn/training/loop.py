@@ -230,7 +230,8 @@ class Trainer:
             at_threshold = classification_report(labels, probs, threshold)
             row = {f"val_{k}": report[k] for k in ("accuracy", "R", "MA", "P", "FA", "F1")}
             row |= {f"val_{k}_at_threshold": at_threshold[k] for k in ("F1", "R", "accuracy")}
-            row["val_negatives_rejected_at_threshold"] = _rejected(labels, probs, threshold)
+            tn, fp = at_threshold["confusion"]["tn"], at_threshold["confusion"]["fp"]
+            row["val_negatives_rejected_at_threshold"] = tn / (tn + fp) if tn + fp else None
         else:
             scorer, loss = segment_scores(self.model, self.spec, self.val_set, self.device, 0.5, self.loss_fn)
             report = scorer.report()
@@ -292,12 +293,6 @@ def balanced_sampler(dataset: SampleDataset, generator: torch.Generator) -> Weig
     counts = np.bincount(labels, minlength=2)
     weights = 1.0 / counts[labels]
     return WeightedRandomSampler(weights.tolist(), num_samples=len(labels), replacement=True, generator=generator)
-
-
-def _rejected(labels: NDArray[np.bool_], probs: NDArray[np.float64], threshold: float) -> float | None:
-    """Share of the negatives scored below ``threshold`` (None without negatives)."""
-    negatives = probs[~labels]
-    return float((negatives < threshold).mean()) if negatives.size else None
 
 
 def _check_crop(cfg: RunConfig, spec: ModelSpec) -> None:
