@@ -135,6 +135,7 @@ class LoopConfig(_Section):
     save_every: int | None = Field(None, ge=1)
     select_threshold: bool = True
     threshold_recall: float | None = Field(None, gt=0, le=1)
+    ema_decay: float | None = Field(None, gt=0, lt=1)
 
 
 class TransferConfig(_Section):

@@ -7,6 +7,10 @@ crack-seg pairs themselves:
 - ``segment-background/train/{images,masks}``: crack-free crops (empty masks) of the training
   background rasters, the first 80 % of the brick walls and the synthetic slope terrain, so the
   segmenter learns what is *not* a crack on ground that is not pavement;
+- ``segment-background/val/{images,masks}``: crack-free crops of the validation backgrounds
+  (``geotiff/test_tiled.tif``, the last 20 % of the brick walls) and of synthetic terrain with
+  other seeds. Listed in the segmenter's ``val_roots``, they put false alarms into the F1 that
+  picks the checkpoint;
 - ``gate/{train,val}/{crack,no_crack}``: crack / crack-free patches for the tile gate. Train:
   crops of every crack-seg train split, cracked and plain brick walls, background rasters and
   synthetic terrain. Val: the same from the selection sources only
@@ -56,6 +60,8 @@ class DefaultsDataOptions:
     background_crop: int = 256
     segment_backgrounds: int = 1220
     segment_synthetic: int = 500
+    segment_val_synthetic: int = 100
+    test_tiled_crops: int = 16
     gate_synthetic: int = 1500
     seed: int = 4
 
@@ -118,6 +124,26 @@ def segment_background_crops(data: Path, opts: DefaultsDataOptions, rng: np.rand
     return [pool[int(i)] for i in keep]
 
 
+def segment_background_val_crops(data: Path, opts: DefaultsDataOptions, rng: np.random.Generator) -> list[Patch]:
+    """Crack-free validation crops: one per held-back brick wall, ``test_tiled.tif``, synthetic terrain."""
+    side = opts.background_crop
+    images = background_images(data, "val")
+    small = [im for im in images if min(im.shape[:2]) < side]
+    big = [im for im in images if min(im.shape[:2]) >= side]
+    crops = _padded_crops(small, side, rng, per_image=1)
+    crops += crack_free_crops(big, side, per_image=opts.test_tiled_crops, rng=rng)
+    return crops + synthetic_backgrounds(opts.segment_val_synthetic, side, rng)
+
+
+def _write_background_split(folder: Path, crops: Sequence[Patch]) -> None:
+    """``images/bg-N.png`` with an all-zero ``masks/bg-N.png`` beside each."""
+    _write_pngs(folder / "images", crops, "bg")
+    masks = folder / "masks"
+    masks.mkdir(parents=True)
+    for i, crop in enumerate(crops):
+        Image.fromarray(np.zeros(crop.shape[:2], np.uint8)).save(masks / f"bg-{i:05d}.png")
+
+
 def gate_patches(
     data: Path, split: Split, opts: DefaultsDataOptions, rng: np.random.Generator
 ) -> dict[str, list[Patch]]:
@@ -153,13 +179,11 @@ def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force:
     shutil.rmtree(partial, ignore_errors=True)
     counts: dict[str, int] = {}
     backgrounds = segment_background_crops(data, opts, np.random.default_rng([opts.seed, 0]))
-    seg = partial / "segment-background" / "train"
-    _write_pngs(seg / "images", backgrounds, "bg")
-    masks = seg / "masks"
-    masks.mkdir(parents=True)
-    for i, crop in enumerate(backgrounds):
-        Image.fromarray(np.zeros(crop.shape[:2], np.uint8)).save(masks / f"bg-{i:05d}.png")
+    _write_background_split(partial / "segment-background" / "train", backgrounds)
     counts["segment_background"] = len(backgrounds)
+    val_backgrounds = segment_background_val_crops(data, opts, np.random.default_rng([opts.seed, 2]))
+    _write_background_split(partial / "segment-background" / "val", val_backgrounds)
+    counts["segment_background_val"] = len(val_backgrounds)
     gate_rng = np.random.default_rng([opts.seed, 1])  # its own stream: the gate's patches do not follow the crops
     for split in ("train", "val"):
         for label, patches in gate_patches(data, split, opts, gate_rng).items():

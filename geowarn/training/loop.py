@@ -2,7 +2,10 @@
 
 Each epoch: seeded shuffling and augmentation, optional mixed precision, a scheduler step per
 batch, validation (loss, scores, decision threshold), ``last.pt`` and (when the monitored
-metric improves) ``best.pt``, then metrics.csv/json and curves.png. Every epoch reseeds the
+metric improves) ``best.pt``, then metrics.csv/json and curves.png. With ``train.ema_decay`` an
+exponential moving average of the weights is updated after every step; it is what validates and
+what the checkpoints hold as ``state_dict`` (the raw weights travel as ``train_state_dict`` for
+resuming), which damps the epoch-to-epoch swings of the checkpoint choice. Every epoch reseeds the
 generators from (seed, epoch), so a resumed run repeats exactly what an uninterrupted one does.
 """
 
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
@@ -217,13 +221,19 @@ class Trainer:
     loss_fn: LossFn
     device: torch.device
     progress: bool
+    ema: AveragedModel | None = None
+
+    @property
+    def kept_model(self) -> nn.Module:
+        """The weights that validate and are saved: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
     def validate(self) -> tuple[dict[str, Any], float]:
         """Validation columns and the decision threshold picked on them."""
         select = self.cfg.train.select_threshold
         if self.cfg.task == "classify":
             labels, probs, loss = classify_scores(
-                self.model, self.val_set, self.device, self.cfg.train.batch_size, self.loss_fn
+                self.kept_model, self.val_set, self.device, self.cfg.train.batch_size, self.loss_fn
             )
             report = classification_report(labels, probs, 0.5)
             threshold = self._classify_threshold(labels, probs) if select else 0.5
@@ -233,7 +243,7 @@ class Trainer:
             tn, fp = at_threshold["confusion"]["tn"], at_threshold["confusion"]["fp"]
             row["val_negatives_rejected_at_threshold"] = tn / (tn + fp) if tn + fp else None
         else:
-            scorer, loss = segment_scores(self.model, self.spec, self.val_set, self.device, 0.5, self.loss_fn)
+            scorer, loss = segment_scores(self.kept_model, self.spec, self.val_set, self.device, 0.5, self.loss_fn)
             report = scorer.report()
             threshold = float(report["ods_threshold"]) if select else 0.5
             row = {c: report[c.removeprefix("val_")] for c in VAL_COLUMNS["segment"]}
@@ -281,6 +291,8 @@ class Trainer:
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             total += float(loss.detach()) * len(y)
             count += len(y)
             bar.set_postfix(loss=f"{total / count:.4f}")
@@ -322,7 +334,10 @@ def build_trainer(cfg: RunConfig, progress: bool, initialise: bool = True) -> Tr
         log_event(log, report.summary(), level, loaded=len(report.loaded), skipped=len(report.skipped))
     loss_fn = build_loss(cfg.loss, cfg.loss_name, resolve_pos_weight(cfg, train_set))
     device = resolve_device(cfg.train.device)
-    return Trainer(cfg, spec, model.to(device), splits, train_set, val_set, loss_fn, device, progress)
+    model = model.to(device)
+    decay = cfg.train.ema_decay
+    ema = None if decay is None else AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    return Trainer(cfg, spec, model, splits, train_set, val_set, loss_fn, device, progress, ema)
 
 
 def _improved(value: float | None, best: float | None, higher: bool, min_delta: float) -> bool:
@@ -370,7 +385,11 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
     start_epoch = 1
     if resume is not None:
         ckpt = read_checkpoint(resume, t.device)
-        t.model.load_state_dict(ckpt["state_dict"])
+        t.model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
+        if t.ema is not None:
+            if "ema" not in ckpt:
+                raise ConfigError(f"{resume}: saved without train.ema_decay; resume it with the same config")
+            t.ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
@@ -405,7 +424,7 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
             best = {"epoch": epoch, "value": row[monitor], "threshold": threshold}
         fields = {
             **meta,
-            "state_dict": t.model.state_dict(),
+            "state_dict": t.kept_model.state_dict(),
             "threshold": threshold,
             "epoch": epoch,
             "optimizer": opt.state_dict(),
@@ -415,6 +434,8 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
             "best": best,
             "rng": rng_state(),
         }
+        if t.ema is not None:
+            fields |= {"train_state_dict": t.model.state_dict(), "ema": t.ema.state_dict()}
         save_checkpoint(out / "last.pt", **fields)
         if best["epoch"] == epoch:
             save_checkpoint(out / "best.pt", **fields)

@@ -327,3 +327,24 @@ def test_balanced_sampler_draws_classes_equally() -> None:
     assert len(drawn) == 100 and 35 <= sum(drawn) <= 65
     with pytest.raises(ConfigError, match="balance_classes is for classifiers"):
         load_train_config("segment", None, flags={"model": "unet-s"}, sets=["data.balance_classes=true"])
+
+
+def test_ema_weights_are_kept_and_resume_exactly(folders: dict[str, Path], tmp_path: Path) -> None:
+    ema = ["--set", "train.ema_decay=0.9", "--set", "schedule.name=constant"]
+    status, full = train_classify(folders["cls"], tmp_path / "full", *ema, epochs=3)
+    assert status == 0
+    ckpt = read_checkpoint(tmp_path / "full" / "last.pt")
+    raw, kept = ckpt["train_state_dict"], ckpt["state_dict"]
+    assert raw.keys() == kept.keys() and int(ckpt["ema"]["n_averaged"]) > 1
+    floats = [k for k in raw if raw[k].is_floating_point()]
+    assert any(not torch.equal(raw[k], kept[k]) for k in floats)  # the average, not the last step
+    model, _ = model_from_checkpoint(tmp_path / "full" / "last.pt")
+    assert all(torch.equal(v, kept[k]) for k, v in model.state_dict().items())
+    status, _ = train_classify(folders["cls"], tmp_path / "short", *ema, epochs=2)
+    assert status == 0
+    assert main(["train", "classify", "--resume", str(tmp_path / "short" / "last.pt"), "--epochs", "3", *FAST]) == 0
+    assert _rows(json.loads((tmp_path / "short" / "metrics.json").read_text())) == _rows(full)
+    status, _ = train_classify(folders["cls"], tmp_path / "plain", "--set", "schedule.name=constant", epochs=1)
+    assert status == 0 and "ema" not in read_checkpoint(tmp_path / "plain" / "last.pt")
+    resume = ["train", "classify", "--resume", str(tmp_path / "plain" / "last.pt"), "--epochs", "2", *FAST]
+    assert main([*resume, "--set", "train.ema_decay=0.9"]) == 2
