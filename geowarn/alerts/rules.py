@@ -108,6 +108,7 @@ class Rules(_Strict):
     min_branch_px: float = Field(10.0, ge=0)  # side branches shorter than this are skeleton spurs, not extension
     lookback_surveys: int = Field(3, ge=0)  # earlier surveys re-segmented under new-looking pieces (0: off)
     lookback_prob_threshold: float = Field(0.35, gt=0, le=1)  # earlier crack probability meaning "already there"
+    lookback_line_ratio: float = Field(0.5, ge=0, le=1)  # earlier dark-line contrast share meaning "already there"
     noise_min_tracks: int = Field(5, ge=3)  # tracks needed to estimate a survey pair's empirical noise floor
     persistence: Persistence = Persistence()
     hysteresis: Hysteresis = Hysteresis()

@@ -5,6 +5,11 @@ and delineated in the next under other light. On the map that looks like growth.
 piece counts as extension or as a new crack, the segmenter is run again, ungated, on each earlier
 survey's orthomosaic around it: where the earlier probability was already crack-like, the piece
 was there before and is neither extension nor a new crack.
+
+The segmenter can miss a visible crack under one light altogether, so the imagery is also read
+directly: where the earlier survey shows the same dark line along the piece (its relative
+contrast at least ``line_ratio`` of the current one, ``geowarn.monitor.line_contrast``), the
+piece was there too. A tip that grew into intact ground has no line in the earlier imagery.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from geowarn.inference.cascade import Cascade
 from geowarn.inference.tiles import fill_invalid
 from geowarn.io.raster import RasterInfo, open_orthomosaic, read_rgb_window
 from geowarn.models.preprocess import resize_stack
+from geowarn.monitor.line_contrast import relative_contrast, unit_normals
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ CONTEXT_PX = 64
 MIN_SIDE_PX = 288
 #: Smallest overlap with the current survey used to match the light.
 MIN_MATCH_PX = 32
+#: Running median along a line before its contrast is compared (evens out ground texture), pixels.
+LINE_SMOOTH_PX = 5.0
 #: Windows are merged only while the union stays within this side (memory).
 MAX_MERGED_SIDE_PX = 2048
 
@@ -70,6 +78,11 @@ class LookbackSettings:
     # a piece going on from an old tip is seen only where the earlier imagery showed it going on.
     exclude_near_m: float = 0.0
     gap_m: float = 0.0  # unseen gaps shorter than this between two seen stretches are seen too
+    # A point is seen where the earlier imagery's dark-line contrast is at least this share of the
+    # current one (and at least ``line_floor``); 0 turns the imagery comparison off.
+    line_ratio: float = 0.0
+    line_floor: float = 0.06
+    line_smooth_m: float = 0.0  # running median along the line (ground texture), metres
 
 
 def _pieces(geometry: BaseGeometry) -> list[LineString]:
@@ -254,6 +267,37 @@ class ImageLookback:
                     hit[inside] = prob[rows[inside], cols[inside]] >= self.settings.prob_threshold
                     seen[i] |= hit
 
+    def _line_seen(
+        self,
+        images: list[EarlierImage],
+        points: list[NDArray[np.float64]],
+        seen: list[NDArray[np.bool_]],
+        spacing_m: float,
+    ) -> None:
+        """Mark the points where an earlier image shows the dark line the current one shows (in place)."""
+        s = self.settings
+        if self.current is None or s.line_ratio <= 0:
+            return
+        smooth = max(1, round(s.line_smooth_m / spacing_m)) | 1
+        current_frame = (self.current.frame_dx, self.current.frame_dy)
+        errors = (OSError, rasterio.errors.RasterioError)
+        for pts, marks in zip(points, seen, strict=True):
+            normals = unit_normals(pts)
+            try:
+                now = relative_contrast(self.current.path, current_frame, pts, normals, smooth)
+            except errors as exc:
+                log.warning("look-back without the imagery comparison, %s unreadable: %s", self.current.path, exc)
+                return
+            need = np.maximum(s.line_ratio * now, s.line_floor)
+            for image in images:
+                try:
+                    before = relative_contrast(image.path, (image.frame_dx, image.frame_dy), pts, normals, smooth)
+                except errors as exc:
+                    log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+                    continue
+                with np.errstate(invalid="ignore"):
+                    marks |= np.nan_to_num(before, nan=-1.0) >= np.nan_to_num(need, nan=np.inf)
+
     def seen_before(
         self,
         candidates: BaseGeometry,
@@ -289,6 +333,7 @@ class ImageLookback:
                     self._seen_in(image, points, seen, radiometry)
                 except errors as exc:
                     log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+            self._line_seen(images, points, seen, spacing_m)
         finally:
             if radiometry is not None:
                 radiometry.close()

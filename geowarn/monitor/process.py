@@ -33,7 +33,7 @@ from geowarn.inference.detect import GPKG_NAME, RUN_NAME, detect, load_cascade
 from geowarn.logs import log_event
 from geowarn.monitor.assess import AssessmentInput, current_levels, record_assessment
 from geowarn.monitor.cracks import read_detected_cracks
-from geowarn.monitor.lookback import LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
+from geowarn.monitor.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
 from geowarn.monitor.track_step import Footprint, TrackedCrack, track_survey
 from geowarn.monitor.workspace import Workspace, get_site
 from geowarn.registration import Registration, register_surveys
@@ -158,6 +158,8 @@ class Processor:
             target_gsd_m=self.detect_config.target_gsd_m,
             exclude_near_m=(rules.footprint_tolerance_px + LOOK_RADIUS_PX) * survey.gsd_m,
             gap_m=rules.min_branch_px * survey.gsd_m,
+            line_ratio=rules.lookback_line_ratio,
+            line_smooth_m=LINE_SMOOTH_PX * survey.gsd_m,
         )
         mapped = unary_union(footprint.lines) if footprint.lines else None
         lookback = ImageLookback(self.cascade, settings, EarlierImage(survey.id, Path(survey.path), *frame))

@@ -131,3 +131,36 @@ def test_earlier_windows_are_judged_in_the_current_light(tmp_path: Path) -> None
     # a crack that is new in the current survey is not invented in earlier ground by the matching
     blank = EarlierImage(3, uniform_image(tmp_path / "s0.tif", 235, []), 0.0, 0.0)
     assert ImageLookback(GreyProbability(), settings, current).seen_before(piece, [blank], 0.005) == []  # type: ignore[arg-type]
+
+
+class BlindSegmenter:
+    """Stand-in segmenter that finds no crack anywhere (a crack missed under some light)."""
+
+    def segment(self, tiles: np.ndarray, batch: int) -> np.ndarray:
+        return np.zeros(tiles.shape[:3], np.float32)
+
+
+def textured_image(path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]]) -> Path:
+    """Seeded grainy ground (grey ``ground`` +- 12) with lines of the given grey."""
+    rng = np.random.default_rng(3)
+    grain = rng.normal(0.0, 12.0, (256, 256, 1))
+    rgb = np.clip(ground + grain, 0, 255).repeat(3, axis=2).astype(np.uint8)
+    for (x0, y0), (x1, y1), grey in segments:
+        cv2.line(rgb, (x0, y0), (x1, y1), (grey, grey, grey), 3)
+    return write_geotiff(path, np.ascontiguousarray(rgb.transpose(2, 0, 1)), transform=from_origin(*ORIGIN, GSD, GSD))
+
+
+def test_a_line_the_earlier_imagery_shows_is_seen_even_where_the_segmenter_missed_it(tmp_path: Path) -> None:
+    # current survey: a dark line from x=40 to 200; the earlier, darker survey shows it to x=120 only
+    current = EarlierImage(2, textured_image(tmp_path / "s2.tif", 190, [((40, 100), (200, 100), 70)]), 0.0, 0.0)
+    earlier = EarlierImage(1, textured_image(tmp_path / "s1.tif", 120, [((40, 100), (120, 100), 45)]), 0.0, 0.0)
+    piece = site_line([(40, 100), (200, 100)])
+    settings = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_ratio=0.5, line_smooth_m=5 * GSD)
+    seen = ImageLookback(BlindSegmenter(), settings, current).seen_before(piece, [earlier], 0.5 * GSD)  # type: ignore[arg-type]
+    assert len(seen) == 1
+    assert seen[0].coords[0][0] == pytest.approx(piece.coords[0][0], abs=GSD)
+    assert seen[0].coords[-1][0] == pytest.approx(ORIGIN[0] + 120.5 * GSD, abs=4 * GSD)  # the grown part is not
+    off = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_ratio=0.0)
+    assert ImageLookback(BlindSegmenter(), off, current).seen_before(piece, [earlier], 0.5 * GSD) == []  # type: ignore[arg-type]
+    # without the current image there is nothing to compare with
+    assert ImageLookback(BlindSegmenter(), settings).seen_before(piece, [earlier], 0.5 * GSD) == []  # type: ignore[arg-type]
