@@ -49,6 +49,8 @@ def test_defaults_data_folders(tiny_data: Path, defaults_data: Path) -> None:
     counts = json.loads((defaults_data / "defaults-data.json").read_text())["counts"]
     assert counts["segment_background"] == 8
     assert len(list((defaults_data / "segment-background/train/masks").glob("*.png"))) == 8
+    val_backgrounds = list((defaults_data / "segment-background/val/masks").glob("*.png"))
+    assert len(val_backgrounds) == counts["segment_background_val"] > 0
     for split in ("train", "val"):
         for label in ("crack", "no_crack"):
             assert len(list((defaults_data / "gate" / split / label).glob("*.png"))) == counts[f"gate_{split}_{label}"]
@@ -66,7 +68,8 @@ def test_shipped_recipe_trains_and_ships(
     out_seg, out_gate = tmp_path / "unet-s", tmp_path / "tilecls-s"
     segment = ["train", "segment", "--config", str(CONFIGS / "unet-s.yaml"), "--out", str(out_seg)]
     segment += ["--set", f"data.roots=[{seg}, {defaults_data / 'segment-background'}]"]
-    segment += ["--set", f"data.val_roots=[{seg / 'gaps384'}]", "--epochs", "1", "--batch-size", "4"]
+    val_roots = f"[{seg / 'gaps384'}, {defaults_data / 'segment-background'}]"
+    segment += ["--set", f"data.val_roots={val_roots}", "--epochs", "1", "--batch-size", "4"]
     assert main([*segment, *QUIET]) == 0
     gate = ["train", "classify", "--config", str(CONFIGS / "tilecls-s.yaml"), "--out", str(out_gate)]
     gate += ["--data", str(defaults_data / "gate"), "--epochs", "1", "--set", "data.limit=40"]
