@@ -170,10 +170,17 @@ class Footprint:
         out = self.beyond(geometry)
         return out if self.seen is None or out.is_empty else out.difference(self.seen)
 
-    def extension(self, current: BaseGeometry) -> Extension:
-        """Length of ``current`` beyond the earlier detections (see ``extension_beyond``)."""
+    def extensions(self, current: BaseGeometry) -> tuple[Extension, Extension]:
+        """``current``'s extension beyond the earlier detections: less the ``seen`` pieces, and in full.
+
+        See ``extension_beyond``; one footprint query serves both.
+        """
         near = self.near(current.buffer(self.tolerance_m))
-        return extension_beyond(current, near, self.tolerance_m, self.min_branch_m, self.seen, self.min_tip_move_m)
+        args = (self.tolerance_m, self.min_branch_m)
+        with_seen = extension_beyond(current, near, *args, self.seen, self.min_tip_move_m)
+        if self.seen is None:
+            return with_seen, with_seen
+        return with_seen, extension_beyond(current, near, *args, None, self.min_tip_move_m)
 
 
 def count_new_cracks(
@@ -274,22 +281,21 @@ def track_survey(
     session.flush()
 
     chain_unc = registration_unc(session, survey.site_id, date.min, survey.acquired_on)
-    mapped = Footprint.before(
+    footprint = Footprint.before(
         session,
         survey,
         rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
         rules.min_branch_px * survey.gsd_m,
         rules.significance_sigma * math.sqrt(2.0) * rules.tip_noise_px * survey.gsd_m,
-    )
-    footprint = mapped.with_seen(seen_before or [])
+    ).with_seen(seen_before or [])
     mapped_extension: dict[int, float] = {}
     extension_ends: dict[int, int] = {}
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]
         after_lines = unary_union([wkb.loads(c.centerline_wkb) for c in after])
-        mapped_extension[track_id] = mapped.extension(after_lines).length_m
-        extension = footprint.extension(after_lines)
+        extension, without_lookback = footprint.extensions(after_lines)
+        mapped_extension[track_id] = without_lookback.length_m
         extension_ends[track_id] = extension.ends
         item.growth = track_growth(
             [measure_of(c) for c in item.previous],

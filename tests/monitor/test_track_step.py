@@ -1,3 +1,4 @@
+import pytest
 from shapely.geometry import LineString, box
 
 from geowarn.alerts.rules import Rules, Zone
@@ -24,8 +25,13 @@ def test_new_crack_pieces_cluster_and_redetections_do_not_count() -> None:
 
 def test_footprint_extension_uses_only_nearby_earlier_lines() -> None:
     footprint = Footprint([LineString([(0, 0), (1, 0)]), LineString([(0, 5), (9, 5)])], tolerance_m=0.02)
-    assert footprint.extension(LineString([(0, 0), (1.5, 0)])).length_m == __import__("pytest").approx(0.5)
+    grown = LineString([(0, 0), (1.5, 0)])
+    with_seen, without = footprint.extensions(grown)
+    assert with_seen.length_m == without.length_m == pytest.approx(0.5)
     assert footprint.near(LineString([(50, 50), (51, 50)])) is None
+    seen = footprint.with_seen([LineString([(1.1, 0), (1.5, 0)])])
+    with_seen, without = seen.extensions(grown)
+    assert without.length_m == pytest.approx(0.5) and with_seen.length_m == pytest.approx(0.1, abs=0.01)
 
 
 def test_only_unseen_parts_beyond_the_footprint_make_new_cracks() -> None:
