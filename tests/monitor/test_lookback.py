@@ -111,8 +111,12 @@ def test_short_gaps_are_bridged_and_points_beside_a_mapped_crack_follow_the_poin
     assert lookback.seen_before(piece, [EarlierImage(1, old_end, 0.0, 0.0)], 0.5 * GSD, mapped) == []
 
 
-def uniform_image(path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]]) -> Path:
-    rgb = np.full((256, 256, 3), ground, np.uint8)
+def uniform_image(
+    path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]], grain: float = 0.0
+) -> Path:
+    """Ground of grey ``ground`` (seeded grain of sigma ``grain``) with lines of the given grey."""
+    noise = np.random.default_rng(3).normal(0.0, grain, (256, 256, 1)) if grain else np.zeros((256, 256, 1))
+    rgb = np.clip(ground + noise, 0, 255).repeat(3, axis=2).astype(np.uint8)
     for (x0, y0), (x1, y1), grey in segments:
         cv2.line(rgb, (x0, y0), (x1, y1), (grey, grey, grey), 3)
     return write_geotiff(path, np.ascontiguousarray(rgb.transpose(2, 0, 1)), transform=from_origin(*ORIGIN, GSD, GSD))
@@ -140,20 +144,14 @@ class BlindSegmenter:
         return np.zeros(tiles.shape[:3], np.float32)
 
 
-def textured_image(path: Path, ground: int, segments: list[tuple[tuple[int, int], tuple[int, int], int]]) -> Path:
-    """Seeded grainy ground (grey ``ground`` +- 12) with lines of the given grey."""
-    rng = np.random.default_rng(3)
-    grain = rng.normal(0.0, 12.0, (256, 256, 1))
-    rgb = np.clip(ground + grain, 0, 255).repeat(3, axis=2).astype(np.uint8)
-    for (x0, y0), (x1, y1), grey in segments:
-        cv2.line(rgb, (x0, y0), (x1, y1), (grey, grey, grey), 3)
-    return write_geotiff(path, np.ascontiguousarray(rgb.transpose(2, 0, 1)), transform=from_origin(*ORIGIN, GSD, GSD))
-
-
 def test_a_line_the_earlier_imagery_shows_is_seen_even_where_the_segmenter_missed_it(tmp_path: Path) -> None:
     # current survey: a dark line from x=40 to 200; the earlier, darker survey shows it to x=120 only
-    current = EarlierImage(2, textured_image(tmp_path / "s2.tif", 190, [((40, 100), (200, 100), 70)]), 0.0, 0.0)
-    earlier = EarlierImage(1, textured_image(tmp_path / "s1.tif", 120, [((40, 100), (120, 100), 45)]), 0.0, 0.0)
+    current = EarlierImage(
+        2, uniform_image(tmp_path / "s2.tif", 190, [((40, 100), (200, 100), 70)], grain=12.0), 0.0, 0.0
+    )
+    earlier = EarlierImage(
+        1, uniform_image(tmp_path / "s1.tif", 120, [((40, 100), (120, 100), 45)], grain=12.0), 0.0, 0.0
+    )
     piece = site_line([(40, 100), (200, 100)])
     settings = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_ratio=0.5, line_smooth_m=5 * GSD)
     seen = ImageLookback(BlindSegmenter(), settings, current).seen_before(piece, [earlier], 0.5 * GSD)  # type: ignore[arg-type]
