@@ -109,6 +109,7 @@ class Rules(_Strict):
     lookback_surveys: int = Field(3, ge=0)  # earlier surveys re-segmented under new-looking pieces (0: off)
     lookback_prob_threshold: float = Field(0.35, gt=0, le=1)  # earlier crack probability meaning "already there"
     lookback_line_ratio: float = Field(0.5, ge=0, le=1)  # earlier dark-line contrast share meaning "already there"
+    lookback_min_line_contrast: float = Field(0.1, ge=0, le=1)  # current line contrast below which a piece is no crack
     noise_min_tracks: int = Field(5, ge=3)  # tracks needed to estimate a survey pair's empirical noise floor
     persistence: Persistence = Persistence()
     hysteresis: Hysteresis = Hysteresis()

@@ -10,6 +10,9 @@ The segmenter can miss a visible crack under one light altogether, so the imager
 directly: where the earlier survey shows the same dark line along the piece (its relative
 contrast at least ``line_ratio`` of the current one, ``geowarn.monitor.line_contrast``), the
 piece was there too. A tip that grew into intact ground has no line in the earlier imagery.
+Conversely, where the current imagery shows no dark line at all (``line_min_now``), the
+segmenter marked ground that does not look like a crack: such parts are neither extension nor
+new cracks either (``ImageLookback.without_line``).
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class LookbackSettings:
     line_ratio: float = 0.0
     line_floor: float = 0.06
     line_smooth_m: float = 0.0  # running median along the line (ground texture), metres
+    # Where the current imagery's line contrast is under this, a piece shows no crack (0: off).
+    line_min_now: float = 0.0
 
 
 def _pieces(geometry: BaseGeometry) -> list[LineString]:
@@ -93,6 +98,29 @@ def _pieces(geometry: BaseGeometry) -> list[LineString]:
             out.extend(_pieces(part))
         elif isinstance(part, LineString) and not part.is_empty and part.length > 0:
             out.append(part)
+    return out
+
+
+def _sampled(geometry: BaseGeometry, spacing_m: float) -> tuple[list[LineString], list[NDArray[np.float64]]]:
+    """The lines of ``geometry`` and points every ``spacing_m`` (at least both ends) along each."""
+    pieces = _pieces(geometry)
+    counts = [max(2, int(np.ceil(p.length / spacing_m)) + 1) for p in pieces]
+    points = [
+        shapely.get_coordinates(shapely.line_interpolate_point(p, np.linspace(0.0, p.length, n)))
+        for p, n in zip(pieces, counts, strict=True)
+    ]
+    return pieces, points
+
+
+def _marked_parts(piece: LineString, marks: NDArray[np.bool_]) -> list[LineString]:
+    """Sub-lines of ``piece`` over each run of at least two marked points (evenly spaced along it)."""
+    step = piece.length / (len(marks) - 1)
+    out: list[LineString] = []
+    for start, stop in _runs(marks):
+        if stop - start >= 2:
+            part = substring(piece, start * step, (stop - 1) * step)
+            if isinstance(part, LineString) and part.length > 0:
+                out.append(part)
     return out
 
 
@@ -311,15 +339,10 @@ class ImageLookback:
         sub-line. ``mapped`` holds the earlier delineated centrelines (see ``exclude_near_m``). An
         earlier image that cannot be read is skipped with a warning (nothing is assumed seen there).
         """
-        pieces = _pieces(candidates)
+        pieces, points = _sampled(candidates, spacing_m)
         if not pieces or not images:
             return []
-        counts = [max(2, int(np.ceil(p.length / spacing_m)) + 1) for p in pieces]
-        points = [
-            shapely.get_coordinates(shapely.line_interpolate_point(p, np.linspace(0.0, p.length, n)))
-            for p, n in zip(pieces, counts, strict=True)
-        ]
-        seen = [np.zeros(n, bool) for n in counts]
+        seen = [np.zeros(len(pts), bool) for pts in points]
         errors = (OSError, GeowarnError, rasterio.errors.RasterioError)
         radiometry = None
         if self.current is not None:
@@ -344,9 +367,29 @@ class ImageLookback:
             if mapped is not None and self.settings.exclude_near_m > 0:
                 near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
                 marks = _beside_mapped(marks, near)
-            for start, stop in _runs(marks):
-                if stop - start >= 2:
-                    part = substring(piece, start * step, (stop - 1) * step)
-                    if isinstance(part, LineString) and part.length > 0:
-                        out.append(part)
+            out += _marked_parts(piece, marks)
+        return out
+
+    def without_line(self, candidates: BaseGeometry, spacing_m: float) -> list[LineString]:
+        """Sub-lines of ``candidates`` (site frame) along which the current imagery shows no dark line.
+
+        Their relative line contrast is under ``line_min_now``: the segmenter marked ground that
+        does not look like a crack, so nothing says it is one, let alone a new one. Gaps up to
+        ``gap_m`` between such stretches (ground texture reaching the level) are bridged.
+        """
+        s = self.settings
+        if self.current is None or s.line_min_now <= 0:
+            return []
+        pieces, points = _sampled(candidates, spacing_m)
+        smooth = max(1, round(s.line_smooth_m / spacing_m)) | 1
+        frame = (self.current.frame_dx, self.current.frame_dy)
+        out: list[LineString] = []
+        try:
+            for piece, pts in zip(pieces, points, strict=True):
+                now = relative_contrast(self.current.path, frame, pts, unit_normals(pts), smooth)
+                faint = np.nan_to_num(now, nan=np.inf) < s.line_min_now
+                out += _marked_parts(piece, _fill_gaps(faint, round(s.gap_m / (piece.length / (len(faint) - 1)))))
+        except (OSError, rasterio.errors.RasterioError) as exc:
+            log.warning("no line check, %s unreadable: %s", self.current.path, exc)
+            return []
         return out

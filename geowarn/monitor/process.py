@@ -120,6 +120,7 @@ class _Prepared:
     reference_id: int | None
     registration: Registration | None
     seen_before: list[BaseGeometry] = field(default_factory=list)
+    no_line: list[BaseGeometry] = field(default_factory=list)
 
 
 class Processor:
@@ -143,8 +144,14 @@ class Processor:
             self._cascade = load_cascade(self.detect_config)
         return self._cascade
 
-    def _look_back(self, survey: Survey, frame: tuple[float, float], out_dir: Path, rules: Rules) -> list[BaseGeometry]:
-        """Pieces of this survey's cracks that no earlier survey delineated but earlier imagery shows."""
+    def _look_back(
+        self, survey: Survey, frame: tuple[float, float], out_dir: Path, rules: Rules
+    ) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+        """New-looking pieces (beyond earlier detections) that do not count: (seen before, no line now).
+
+        Seen before: earlier imagery already shows them. No line now: this survey's imagery shows
+        no dark line along them.
+        """
         current = unary_union(
             [affinity.translate(c.centerline, *frame) for c in read_detected_cracks(out_dir / GPKG_NAME)]
         )
@@ -160,10 +167,13 @@ class Processor:
             gap_m=rules.min_branch_px * survey.gsd_m,
             line_ratio=rules.lookback_line_ratio,
             line_smooth_m=LINE_SMOOTH_PX * survey.gsd_m,
+            line_min_now=rules.lookback_min_line_contrast,
         )
         mapped = unary_union(footprint.lines) if footprint.lines else None
         lookback = ImageLookback(self.cascade, settings, EarlierImage(survey.id, Path(survey.path), *frame))
-        return lookback.seen_before(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)
+        candidates, spacing = footprint.beyond(current), 0.5 * survey.gsd_m
+        seen = lookback.seen_before(candidates, images, spacing, mapped)
+        return list(seen), list(lookback.without_line(candidates, spacing))
 
     def _prepare(self, site: Site, survey: Survey, reference: Survey | None, rules: Rules) -> _Prepared:
         out_dir = self.ws.run_dir(site, survey)
@@ -179,9 +189,10 @@ class Processor:
             )
         registration = self.registrar(Path(reference.path), Path(survey.path)) if reference else None
         seen: list[BaseGeometry] = []
+        no_line: list[BaseGeometry] = []
         if reference is not None and rules.lookback_surveys and _registered(registration, rules):
-            seen = self._look_back(survey, _site_frame(reference, registration), out_dir, rules)
-        return _Prepared(manifest, out_dir, reference.id if reference else None, registration, seen)
+            seen, no_line = self._look_back(survey, _site_frame(reference, registration), out_dir, rules)
+        return _Prepared(manifest, out_dir, reference.id if reference else None, registration, seen, no_line)
 
     def process(self, site_slug: str, survey_id: int, config: SiteConfig) -> list[str]:
         """Process one pending survey; returns human lines. Failures mark the survey failed, nothing else."""
@@ -272,7 +283,8 @@ class Processor:
                 alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
                 return [f"{head}; FLAGGED, {why}" + (f"; alert {alert}" if alert else "")]
             reg_unc = (reg.residual_m / reg.crs_unit_m) if reg is not None else 0.0
-            outcome = track_survey(session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, prepared.seen_before)
+            discounted = prepared.seen_before + prepared.no_line
+            outcome = track_survey(session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, discounted)
             new_by_zone = outcome.new_by_zone if reference is not None else {}
             history = [
                 Previous.from_detail(a.level, a.candidate_level, a.detail)
@@ -309,7 +321,9 @@ class Processor:
             shift = f"shift {math.hypot(*frame):.3f} m" if reference is not None else "reference survey"
             growing = sum(1 for c in outcome.cracks if c.growth and c.growth.significant)
             seen_m = sum(line.length for line in prepared.seen_before)
+            faint_m = sum(line.length for line in prepared.no_line)
             rechecked = f"; {seen_m:.2f} m new on the map but seen in earlier imagery" if seen_m else ""
+            rechecked += f"; {faint_m:.2f} m new on the map but no line in the imagery" if faint_m else ""
             line = (
                 f"{head}, {growing} growing significantly, {sum(new_by_zone.values())} new; {shift}{rechecked}; "
                 f"level {decision.level.upper()}"

@@ -153,7 +153,10 @@ def extension_beyond(
     away from the tips is a side branch and counts only when at least ``min_branch_m`` long
     (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
     footprint count as they are. ``seen`` (polygons) covers parts that earlier imagery already
-    showed as crack: they are taken off, and a piece covered whole counts nothing.
+    showed as crack: they are taken off, and a piece covered whole counts nothing. Where a tip
+    piece is seen where it leaves the band, the old tip lay beyond the band already: it gets no
+    band credit, and only its unseen remainder counts, as the tip's move. Side branches are
+    judged by their unseen remainder too.
 
     A tip that moved less than ``min_tip_move_m`` (its significance level: the tip noise of two
     surveys times k) did not measurably move: across a network of many tips, each jittering
@@ -175,20 +178,30 @@ def extension_beyond(
     eps = 1e-6 * max(tolerance_m, 1.0)
     total, ends = 0.0, 0
     for piece in getattr(outside, "geoms", [outside]):
+        known = piece.intersection(seen).length if seen is not None else 0.0
+        unseen = piece.length - known
+        if unseen <= eps:
+            continue
         piece_ends = 1
         if band is None or piece.distance(band) > eps:
-            credit, piece_ends = piece.length, 2
+            credit, piece_ends = unseen, 2
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
-            moved = piece.length + tolerance_m
+            moved = unseen + (0.0 if _starts_seen(piece, band, seen, eps) else tolerance_m)
             credit = moved if moved >= min_tip_move_m else 0.0
         else:
-            credit = piece.length if piece.length >= min_branch_m else 0.0
-        if credit and seen is not None:
-            known = piece.intersection(seen).length
-            credit = 0.0 if known >= piece.length - eps else credit - known
+            credit = unseen if unseen >= min_branch_m else 0.0
         if credit:
             total, ends = total + credit, ends + piece_ends
     return Extension(float(total), ends)
+
+
+def _starts_seen(piece: BaseGeometry, band: BaseGeometry, seen: BaseGeometry | None, eps: float) -> bool:
+    """Whether earlier imagery shows ``piece`` where it leaves ``band``: the old tip lay beyond the band."""
+    if seen is None or piece.geom_type != "LineString":
+        return False
+    start, end = Point(piece.coords[0]), Point(piece.coords[-1])
+    leaving = start if start.distance(band) <= end.distance(band) else end
+    return bool(leaving.distance(seen) <= eps)
 
 
 def track_growth(

@@ -162,3 +162,19 @@ def test_a_line_the_earlier_imagery_shows_is_seen_even_where_the_segmenter_misse
     assert ImageLookback(BlindSegmenter(), off, current).seen_before(piece, [earlier], 0.5 * GSD) == []  # type: ignore[arg-type]
     # without the current image there is nothing to compare with
     assert ImageLookback(BlindSegmenter(), settings).seen_before(piece, [earlier], 0.5 * GSD) == []  # type: ignore[arg-type]
+
+
+def test_parts_without_a_line_in_the_current_imagery_are_found(tmp_path: Path) -> None:
+    # the segmenter delineated x=40..200, but the current imagery shows a dark line only to x=120
+    current = EarlierImage(2, uniform_image(tmp_path / "s2.tif", 190, [((40, 100), (120, 100), 70)], grain=6.0), 0, 0)
+    piece = site_line([(40, 100), (200, 100)])
+    settings = LookbackSettings(
+        radius_px=1.0, prob_threshold=0.35, gap_m=10 * GSD, line_smooth_m=5 * GSD, line_min_now=0.1
+    )
+    faint = ImageLookback(BlindSegmenter(), settings, current).without_line(piece, 0.5 * GSD)  # type: ignore[arg-type]
+    assert len(faint) == 1
+    assert faint[0].coords[0][0] == pytest.approx(ORIGIN[0] + 120.5 * GSD, abs=4 * GSD)
+    assert faint[0].coords[-1][0] == pytest.approx(piece.coords[-1][0], abs=3 * GSD)
+    off = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_min_now=0.0)
+    assert ImageLookback(BlindSegmenter(), off, current).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
+    assert ImageLookback(BlindSegmenter(), settings).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
