@@ -356,18 +356,21 @@ class ImageLookback:
                     self._seen_in(image, points, seen, radiometry)
                 except errors as exc:
                     log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
-            self._line_seen(images, points, seen, spacing_m)
         finally:
             if radiometry is not None:
                 radiometry.close()
+        line_seen = [np.zeros(len(pts), bool) for pts in points]
+        self._line_seen(images, points, line_seen, spacing_m)
         out: list[LineString] = []
-        for piece, pts, marks in zip(pieces, points, seen, strict=True):
-            step = piece.length / (len(marks) - 1)
-            marks = _fill_gaps(marks, round(self.settings.gap_m / step))
+        for piece, pts, marks, by_line in zip(pieces, points, seen, line_seen, strict=True):
+            gap = round(self.settings.gap_m / (piece.length / (len(marks) - 1)))
+            marks = _fill_gaps(marks, gap)
             if mapped is not None and self.settings.exclude_near_m > 0:
                 near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
                 marks = _beside_mapped(marks, near)
-            out += _marked_parts(piece, marks)
+            # the line contrast is read on the line itself (not within a radius), so an old
+            # crack's end does not spill onto the points beyond it: they keep their own verdict
+            out += _marked_parts(piece, marks | _fill_gaps(by_line, gap))
         return out
 
     def without_line(self, candidates: BaseGeometry, spacing_m: float) -> list[LineString]:

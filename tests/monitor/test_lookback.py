@@ -178,3 +178,19 @@ def test_parts_without_a_line_in_the_current_imagery_are_found(tmp_path: Path) -
     off = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_min_now=0.0)
     assert ImageLookback(BlindSegmenter(), off, current).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
     assert ImageLookback(BlindSegmenter(), settings).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
+
+
+def test_a_short_piece_at_a_mapped_crack_end_is_judged_by_its_own_line(tmp_path: Path) -> None:
+    # a mapped crack ends at x=36; the new-looking piece x=40..46 lies wholly within the exclusion
+    # distance of that end, where the probability test has no points of its own to go by
+    current = EarlierImage(2, uniform_image(tmp_path / "s2.tif", 190, [((0, 100), (100, 100), 70)], grain=6.0), 0, 0)
+    was_there = uniform_image(tmp_path / "s1.tif", 120, [((0, 100), (100, 100), 45)], grain=6.0)
+    grew = uniform_image(tmp_path / "s0.tif", 120, [((0, 100), (36, 100), 45)], grain=6.0)
+    piece, mapped = site_line([(40, 100), (46, 100)]), site_line([(0, 100), (36, 100)])
+    settings = LookbackSettings(
+        radius_px=1.0, prob_threshold=0.35, exclude_near_m=10 * GSD, line_ratio=0.5, line_smooth_m=5 * GSD
+    )
+    lookback = ImageLookback(BlindSegmenter(), settings, current)  # type: ignore[arg-type]
+    seen = lookback.seen_before(piece, [EarlierImage(1, was_there, 0, 0)], 0.5 * GSD, mapped)
+    assert len(seen) == 1 and seen[0].length == pytest.approx(piece.length, abs=GSD)
+    assert lookback.seen_before(piece, [EarlierImage(1, grew, 0, 0)], 0.5 * GSD, mapped) == []
