@@ -368,9 +368,13 @@ class ImageLookback:
             if mapped is not None and self.settings.exclude_near_m > 0:
                 near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
                 marks = _beside_mapped(marks, near)
-            # the line contrast is read on the line itself (not within a radius), so an old
-            # crack's end does not spill onto the points beyond it: they keep their own verdict
-            out += _marked_parts(piece, marks | _fill_gaps(by_line, gap))
+            by_line = _fill_gaps(by_line, gap)
+            if mapped is not None:
+                # the line contrast is read on the line itself, not within a radius: an old crack's
+                # end reaches only half the running median (plus a pixel) onto the points beyond it
+                reach = self.settings.line_smooth_m / 2.0 + 2.0 * spacing_m
+                by_line = _beside_mapped(by_line, shapely.distance(shapely.points(pts), mapped) < reach)
+            out += _marked_parts(piece, marks | by_line)
         return out
 
     def without_line(self, candidates: BaseGeometry, spacing_m: float) -> list[LineString]:

@@ -153,10 +153,8 @@ def extension_beyond(
     away from the tips is a side branch and counts only when at least ``min_branch_m`` long
     (shorter ones are skeleton spurs of a wider or rougher detection). Pieces apart from the
     footprint count as they are. ``seen`` (polygons) covers parts that earlier imagery already
-    showed as crack: they are taken off, and a piece covered whole counts nothing. Where a tip
-    piece is seen where it leaves the band, the old tip lay beyond the band already: it gets no
-    band credit, and only its unseen remainder counts, as the tip's move. Side branches are
-    judged by their unseen remainder too.
+    showed as crack: they are taken off, and a piece covered whole counts nothing. Side
+    branches are judged by their unseen remainder.
 
     A tip that moved less than ``min_tip_move_m`` (its significance level: the tip noise of two
     surveys times k) did not measurably move: across a network of many tips, each jittering
@@ -186,22 +184,13 @@ def extension_beyond(
         if band is None or piece.distance(band) > eps:
             credit, piece_ends = unseen, 2
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
-            moved = unseen + (0.0 if _starts_seen(piece, band, seen, eps) else tolerance_m)
-            credit = moved if moved >= min_tip_move_m else 0.0
+            moved = piece.length + tolerance_m
+            credit = moved - known if moved >= min_tip_move_m else 0.0
         else:
             credit = unseen if unseen >= min_branch_m else 0.0
         if credit:
             total, ends = total + credit, ends + piece_ends
     return Extension(float(total), ends)
-
-
-def _starts_seen(piece: BaseGeometry, band: BaseGeometry, seen: BaseGeometry | None, eps: float) -> bool:
-    """Whether earlier imagery shows ``piece`` where it leaves ``band``: the old tip lay beyond the band."""
-    if seen is None or piece.geom_type != "LineString":
-        return False
-    start, end = Point(piece.coords[0]), Point(piece.coords[-1])
-    leaving = start if start.distance(band) <= end.distance(band) else end
-    return bool(leaving.distance(seen) <= eps)
 
 
 def track_growth(

@@ -151,17 +151,15 @@ def test_parts_seen_in_earlier_imagery_are_taken_off_the_extension() -> None:
     assert extension_beyond(grown, None, 0.03, seen=seen_far).length_m == pytest.approx(2.2, abs=1e-3)
 
 
-def test_a_tip_seen_where_it_leaves_the_band_counts_only_its_unseen_remainder() -> None:
+def test_a_side_branch_counts_by_its_unseen_remainder() -> None:
     from shapely.geometry import LineString
 
     old = LineString([(0, 0), (2.0, 0)])
-    grown = LineString([(0, 0), (2.13, 0)])  # 0.10 m beyond the band
-    # earlier imagery showed the crack on to x=2.09: the old tip was there, the tip moved 4 cm
-    near_seen = LineString([(2.0, 0), (2.09, 0)]).buffer(1e-4)
-    assert extension_beyond(grown, old, 0.03, seen=near_seen).length_m == pytest.approx(0.04, abs=1e-3)
-    # ... which is under a 7 cm significance level: no measurable move
-    assert extension_beyond(grown, old, 0.03, seen=near_seen, min_tip_move_m=0.07).length_m == 0.0
-    # a branch of which only 5 cm are unseen is a spur
     branch = LineString([(1.0, 0), (1.0, 0.4)])
+    # 0.37 m beyond the band, of which earlier imagery showed all but 5 cm: a spur's length
     seen_branch = LineString([(1.0, 0.0), (1.0, 0.35)]).buffer(1e-4)
     assert extension_beyond(branch, old, 0.03, min_branch_m=0.1, seen=seen_branch).length_m == 0.0
+    seen_less = LineString([(1.0, 0.0), (1.0, 0.2)]).buffer(1e-4)
+    assert extension_beyond(branch, old, 0.03, min_branch_m=0.1, seen=seen_less).length_m == pytest.approx(
+        0.2, abs=1e-3
+    )
