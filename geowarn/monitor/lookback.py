@@ -295,36 +295,61 @@ class ImageLookback:
                     hit[inside] = prob[rows[inside], cols[inside]] >= self.settings.prob_threshold
                     seen[i] |= hit
 
+    def _smooth_points(self, spacing_m: float) -> int:
+        """The running median's length in sample points (odd)."""
+        return max(1, round(self.settings.line_smooth_m / spacing_m)) | 1
+
+    def _contrast_now(self, points: list[NDArray[np.float64]], spacing_m: float) -> list[NDArray[np.float64]] | None:
+        """The current imagery's line contrast at each piece's points; None without a readable current image."""
+        if self.current is None:
+            return None
+        frame, smooth = (self.current.frame_dx, self.current.frame_dy), self._smooth_points(spacing_m)
+        try:
+            return [relative_contrast(self.current.path, frame, pts, unit_normals(pts), smooth) for pts in points]
+        except (OSError, rasterio.errors.RasterioError) as exc:
+            log.warning("look-back without the imagery comparison, %s unreadable: %s", self.current.path, exc)
+            return None
+
     def _line_seen(
         self,
         images: list[EarlierImage],
         points: list[NDArray[np.float64]],
-        seen: list[NDArray[np.bool_]],
+        now: list[NDArray[np.float64]],
         spacing_m: float,
-    ) -> None:
-        """Mark the points where an earlier image shows the dark line the current one shows (in place)."""
+    ) -> list[NDArray[np.bool_]]:
+        """Per piece, the points where an earlier image shows the dark line the current one shows."""
         s = self.settings
-        if self.current is None or s.line_ratio <= 0:
-            return
-        smooth = max(1, round(s.line_smooth_m / spacing_m)) | 1
-        current_frame = (self.current.frame_dx, self.current.frame_dy)
-        errors = (OSError, rasterio.errors.RasterioError)
-        for pts, marks in zip(points, seen, strict=True):
+        seen = [np.zeros(len(pts), bool) for pts in points]
+        if s.line_ratio <= 0:
+            return seen
+        smooth = self._smooth_points(spacing_m)
+        for pts, contrast, marks in zip(points, now, seen, strict=True):
             normals = unit_normals(pts)
-            try:
-                now = relative_contrast(self.current.path, current_frame, pts, normals, smooth)
-            except errors as exc:
-                log.warning("look-back without the imagery comparison, %s unreadable: %s", self.current.path, exc)
-                return
-            need = np.maximum(s.line_ratio * now, s.line_floor)
+            need = np.maximum(s.line_ratio * contrast, s.line_floor)
             for image in images:
                 try:
                     before = relative_contrast(image.path, (image.frame_dx, image.frame_dy), pts, normals, smooth)
-                except errors as exc:
+                except (OSError, rasterio.errors.RasterioError) as exc:
                     log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
                     continue
                 with np.errstate(invalid="ignore"):
                     marks |= np.nan_to_num(before, nan=-1.0) >= np.nan_to_num(need, nan=np.inf)
+        return seen
+
+    def discounted(
+        self,
+        candidates: BaseGeometry,
+        images: list[EarlierImage],
+        spacing_m: float,
+        mapped: BaseGeometry | None = None,
+    ) -> tuple[list[LineString], list[LineString]]:
+        """``seen_before`` and ``without_line`` of ``candidates`` in one pass (one read of the current imagery)."""
+        pieces, points = _sampled(candidates, spacing_m)
+        now = self._contrast_now(points, spacing_m) if pieces else None
+        return (
+            self._seen(pieces, points, now, images, spacing_m, mapped),
+            self._faint(pieces, now, spacing_m),
+        )
 
     def seen_before(
         self,
@@ -340,6 +365,18 @@ class ImageLookback:
         earlier image that cannot be read is skipped with a warning (nothing is assumed seen there).
         """
         pieces, points = _sampled(candidates, spacing_m)
+        now = self._contrast_now(points, spacing_m) if pieces and self.settings.line_ratio > 0 else None
+        return self._seen(pieces, points, now, images, spacing_m, mapped)
+
+    def _seen(
+        self,
+        pieces: list[LineString],
+        points: list[NDArray[np.float64]],
+        now: list[NDArray[np.float64]] | None,
+        images: list[EarlierImage],
+        spacing_m: float,
+        mapped: BaseGeometry | None,
+    ) -> list[LineString]:
         if not pieces or not images:
             return []
         seen = [np.zeros(len(pts), bool) for pts in points]
@@ -359,8 +396,8 @@ class ImageLookback:
         finally:
             if radiometry is not None:
                 radiometry.close()
-        line_seen = [np.zeros(len(pts), bool) for pts in points]
-        self._line_seen(images, points, line_seen, spacing_m)
+        no_lines = [np.zeros(len(pts), bool) for pts in points]
+        line_seen = no_lines if now is None else self._line_seen(images, points, now, spacing_m)
         out: list[LineString] = []
         for piece, pts, marks, by_line in zip(pieces, points, seen, line_seen, strict=True):
             gap = round(self.settings.gap_m / (piece.length / (len(marks) - 1)))
@@ -384,19 +421,19 @@ class ImageLookback:
         does not look like a crack, so nothing says it is one, let alone a new one. Gaps up to
         ``gap_m`` between such stretches (ground texture reaching the level) are bridged.
         """
-        s = self.settings
-        if self.current is None or s.line_min_now <= 0:
+        if self.settings.line_min_now <= 0:
             return []
         pieces, points = _sampled(candidates, spacing_m)
-        smooth = max(1, round(s.line_smooth_m / spacing_m)) | 1
-        frame = (self.current.frame_dx, self.current.frame_dy)
-        out: list[LineString] = []
-        try:
-            for piece, pts in zip(pieces, points, strict=True):
-                now = relative_contrast(self.current.path, frame, pts, unit_normals(pts), smooth)
-                faint = np.nan_to_num(now, nan=np.inf) < s.line_min_now
-                out += _marked_parts(piece, _fill_gaps(faint, round(s.gap_m / (piece.length / (len(faint) - 1)))))
-        except (OSError, rasterio.errors.RasterioError) as exc:
-            log.warning("no line check, %s unreadable: %s", self.current.path, exc)
+        return self._faint(pieces, self._contrast_now(points, spacing_m), spacing_m)
+
+    def _faint(
+        self, pieces: list[LineString], now: list[NDArray[np.float64]] | None, spacing_m: float
+    ) -> list[LineString]:
+        s = self.settings
+        if now is None or s.line_min_now <= 0:
             return []
+        out: list[LineString] = []
+        for piece, contrast in zip(pieces, now, strict=True):
+            faint = np.nan_to_num(contrast, nan=np.inf) < s.line_min_now
+            out += _marked_parts(piece, _fill_gaps(faint, round(s.gap_m / (piece.length / (len(faint) - 1)))))
         return out

@@ -171,9 +171,8 @@ class Processor:
         )
         mapped = unary_union(footprint.lines) if footprint.lines else None
         lookback = ImageLookback(self.cascade, settings, EarlierImage(survey.id, Path(survey.path), *frame))
-        candidates, spacing = footprint.beyond(current), 0.5 * survey.gsd_m
-        seen = lookback.seen_before(candidates, images, spacing, mapped)
-        return list(seen), list(lookback.without_line(candidates, spacing))
+        seen, no_line = lookback.discounted(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)
+        return list(seen), list(no_line)
 
     def _prepare(self, site: Site, survey: Survey, reference: Survey | None, rules: Rules) -> _Prepared:
         out_dir = self.ws.run_dir(site, survey)

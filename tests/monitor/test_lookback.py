@@ -177,6 +177,18 @@ def test_parts_without_a_line_in_the_current_imagery_are_found(tmp_path: Path) -
     assert faint[0].coords[-1][0] == pytest.approx(piece.coords[-1][0], abs=3 * GSD)
     off = LookbackSettings(radius_px=1.0, prob_threshold=0.35, line_min_now=0.0)
     assert ImageLookback(BlindSegmenter(), off, current).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
+    # both questions in one pass give the same answers
+    both = ImageLookback(BlindSegmenter(), settings, current)  # type: ignore[arg-type]
+    earlier = [EarlierImage(1, uniform_image(tmp_path / "s1.tif", 120, [((40, 100), (80, 100), 45)], grain=6.0), 0, 0)]
+    seen, no_line = both.discounted(piece, earlier, 0.5 * GSD)
+    assert no_line == faint and seen == both.seen_before(piece, earlier, 0.5 * GSD) and seen == []
+    line_settings = LookbackSettings(
+        radius_px=1.0, prob_threshold=0.35, gap_m=10 * GSD, line_ratio=0.5, line_smooth_m=5 * GSD, line_min_now=0.1
+    )
+    both = ImageLookback(BlindSegmenter(), line_settings, current)  # type: ignore[arg-type]
+    seen, no_line = both.discounted(piece, earlier, 0.5 * GSD)
+    assert no_line == faint and seen == both.seen_before(piece, earlier, 0.5 * GSD)
+    assert seen[0].coords[-1][0] == pytest.approx(ORIGIN[0] + 80.5 * GSD, abs=4 * GSD)  # the earlier line's end
     assert ImageLookback(BlindSegmenter(), settings).without_line(piece, 0.5 * GSD) == []  # type: ignore[arg-type]
 
 
