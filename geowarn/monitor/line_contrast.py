@@ -9,11 +9,9 @@ so a brighter or darker survey reads the same.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
+from rasterio.io import DatasetReader
 from rasterio.windows import Window
 from scipy.ndimage import map_coordinates, median_filter
 
@@ -35,34 +33,33 @@ def unit_normals(points: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def relative_contrast(
-    path: Path,
+    src: DatasetReader,
     frame: tuple[float, float],
     points: NDArray[np.float64],
     normals: NDArray[np.float64],
     smooth: int = 1,
 ) -> NDArray[np.float64]:
-    """Relative dark-line contrast at site-frame ``points`` of the image at ``path`` (NaN outside it).
+    """Relative dark-line contrast at site-frame ``points`` of the open image ``src`` (NaN outside it).
 
     ``frame`` is the image's shift into the site frame (site = image + frame); ``smooth`` the
     length, in points, of the running median along the line that evens out ground texture.
+    Only a window around the points is read.
     """
     out = np.full(len(points), np.nan)
     if not len(points):
         return out
-    with rasterio.open(path) as src:
-        inverse = ~src.transform
-        cols, rows = inverse * (points[:, 0] - frame[0], points[:, 1] - frame[1])
-        cols, rows = np.asarray(cols, np.float64) - 0.5, np.asarray(rows, np.float64) - 0.5
-        c0, r0 = int(np.floor(cols.min())) - MARGIN_PX, int(np.floor(rows.min())) - MARGIN_PX
-        c1, r1 = int(np.ceil(cols.max())) + MARGIN_PX, int(np.ceil(rows.max())) + MARGIN_PX
-        if c1 < 0 or r1 < 0 or c0 >= src.width or r0 >= src.height:
-            return out
-        window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1).intersection(Window(0, 0, src.width, src.height))
-        inside = (cols >= window.col_off) & (cols <= window.col_off + window.width - 1)
-        inside &= (rows >= window.row_off) & (rows <= window.row_off + window.height - 1)
-        if not inside.any():
-            return out
-        bands = src.read(indexes=[1, 2, 3] if src.count >= 3 else [1] * 3, window=window, masked=True)
+    cols, rows = ~src.transform * (points[:, 0] - frame[0], points[:, 1] - frame[1])
+    cols, rows = np.asarray(cols, np.float64) - 0.5, np.asarray(rows, np.float64) - 0.5
+    c0, r0 = int(np.floor(cols.min())) - MARGIN_PX, int(np.floor(rows.min())) - MARGIN_PX
+    c1, r1 = int(np.ceil(cols.max())) + MARGIN_PX, int(np.ceil(rows.max())) + MARGIN_PX
+    if c1 < 0 or r1 < 0 or c0 >= src.width or r0 >= src.height:
+        return out
+    window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1).intersection(Window(0, 0, src.width, src.height))
+    inside = (cols >= window.col_off) & (cols <= window.col_off + window.width - 1)
+    inside &= (rows >= window.row_off) & (rows <= window.row_off + window.height - 1)
+    if not inside.any():
+        return out
+    bands = src.read(indexes=[1, 2, 3] if src.count >= 3 else [1] * 3, window=window, masked=True)
     valid = np.asarray(~np.ma.getmaskarray(bands).any(axis=0), np.float64)
     gray: NDArray[np.float64] = np.asarray(bands.filled(0), np.float64).mean(axis=0)
     cols, rows = cols - window.col_off, rows - window.row_off

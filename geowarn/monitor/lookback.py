@@ -305,7 +305,8 @@ class ImageLookback:
             return None
         frame, smooth = (self.current.frame_dx, self.current.frame_dy), self._smooth_points(spacing_m)
         try:
-            return [relative_contrast(self.current.path, frame, pts, unit_normals(pts), smooth) for pts in points]
+            with rasterio.open(self.current.path) as src:
+                return [relative_contrast(src, frame, pts, unit_normals(pts), smooth) for pts in points]
         except (OSError, rasterio.errors.RasterioError) as exc:
             log.warning("look-back without the imagery comparison, %s unreadable: %s", self.current.path, exc)
             return None
@@ -323,17 +324,18 @@ class ImageLookback:
         if s.line_ratio <= 0:
             return seen
         smooth = self._smooth_points(spacing_m)
-        for pts, contrast, marks in zip(points, now, seen, strict=True):
-            normals = unit_normals(pts)
-            need = np.maximum(s.line_ratio * contrast, s.line_floor)
-            for image in images:
-                try:
-                    before = relative_contrast(image.path, (image.frame_dx, image.frame_dy), pts, normals, smooth)
-                except (OSError, rasterio.errors.RasterioError) as exc:
-                    log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
-                    continue
-                with np.errstate(invalid="ignore"):
-                    marks |= np.nan_to_num(before, nan=-1.0) >= np.nan_to_num(need, nan=np.inf)
+        normals = [unit_normals(pts) for pts in points]
+        needs = [np.nan_to_num(np.maximum(s.line_ratio * c, s.line_floor), nan=np.inf) for c in now]
+        for image in images:
+            frame = (image.frame_dx, image.frame_dy)
+            try:
+                with rasterio.open(image.path) as src:
+                    befores = [relative_contrast(src, frame, *pn, smooth) for pn in zip(points, normals, strict=True)]
+            except (OSError, rasterio.errors.RasterioError) as exc:
+                log.warning("look-back skipped survey %s (%s): %s", image.survey_id, image.path, exc)
+                continue
+            for marks, before, need in zip(seen, befores, needs, strict=True):
+                marks |= np.nan_to_num(before, nan=-1.0) >= need
         return seen
 
     def discounted(
@@ -345,7 +347,8 @@ class ImageLookback:
     ) -> tuple[list[LineString], list[LineString]]:
         """``seen_before`` and ``without_line`` of ``candidates`` in one pass (one read of the current imagery)."""
         pieces, points = _sampled(candidates, spacing_m)
-        now = self._contrast_now(points, spacing_m) if pieces else None
+        wanted = self.settings.line_ratio > 0 or self.settings.line_min_now > 0
+        now = self._contrast_now(points, spacing_m) if pieces and wanted else None
         return (
             self._seen(pieces, points, now, images, spacing_m, mapped),
             self._faint(pieces, now, spacing_m),
@@ -396,8 +399,10 @@ class ImageLookback:
         finally:
             if radiometry is not None:
                 radiometry.close()
-        no_lines = [np.zeros(len(pts), bool) for pts in points]
-        line_seen = no_lines if now is None else self._line_seen(images, points, now, spacing_m)
+        if now is None:
+            line_seen = [np.zeros(len(pts), bool) for pts in points]
+        else:
+            line_seen = self._line_seen(images, points, now, spacing_m)
         out: list[LineString] = []
         for piece, pts, marks, by_line in zip(pieces, points, seen, line_seen, strict=True):
             gap = round(self.settings.gap_m / (piece.length / (len(marks) - 1)))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 from rasterio.transform import from_origin
 
 from geowarn.monitor.line_contrast import relative_contrast, unit_normals
@@ -34,19 +35,22 @@ def test_contrast_is_high_on_the_line_and_low_beside_it_whatever_the_light(tmp_p
     on, off = points(np.arange(30, 70, 2.0), 50), points(np.arange(30, 70, 2.0), 20)
     normals = unit_normals(on)
     assert np.allclose(np.abs(normals[:, 1]), 1.0)
-    line = relative_contrast(path, (0.0, 0.0), on, normals, smooth=5)
-    ground = relative_contrast(path, (0.0, 0.0), off, normals, smooth=5)
+    with rasterio.open(path) as src:
+        line = relative_contrast(src, (0.0, 0.0), on, normals, smooth=5)
+        ground = relative_contrast(src, (0.0, 0.0), off, normals, smooth=5)
     assert np.median(line) == pytest.approx((180 - 60) / 180, abs=0.1)
     assert np.all(np.abs(ground) < 0.12)
     darker = line_image(tmp_path / "b.tif", 180.0, 60.0, gain=0.6)
-    assert np.median(relative_contrast(darker, (0.0, 0.0), on, normals, 5)) == pytest.approx(np.median(line), abs=0.05)
+    with rasterio.open(darker) as src:
+        assert np.median(relative_contrast(src, (0.0, 0.0), on, normals, 5)) == pytest.approx(np.median(line), abs=0.05)
 
 
 def test_frame_shift_is_applied_and_points_outside_are_nan(tmp_path: Path) -> None:
     path = line_image(tmp_path / "a.tif", 180.0, 60.0)
     frame = (0.23, -0.11)
     on = points(np.arange(30, 70, 2.0), 50, frame)
-    assert np.median(relative_contrast(path, frame, on, unit_normals(on))) > 0.5
-    assert np.median(relative_contrast(path, (0.0, 0.0), on, unit_normals(on))) < 0.12
     far = points(np.array([300.0, 310.0]), 50)
-    assert np.isnan(relative_contrast(path, (0.0, 0.0), far, unit_normals(far))).all()
+    with rasterio.open(path) as src:
+        assert np.median(relative_contrast(src, frame, on, unit_normals(on))) > 0.5
+        assert np.median(relative_contrast(src, (0.0, 0.0), on, unit_normals(on))) < 0.12
+        assert np.isnan(relative_contrast(src, (0.0, 0.0), far, unit_normals(far))).all()
