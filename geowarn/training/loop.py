@@ -4,9 +4,10 @@ Each epoch: seeded shuffling and augmentation, optional mixed precision, a sched
 batch, validation (loss, scores, decision threshold), ``last.pt`` and (when the monitored
 metric improves) ``best.pt``, then metrics.csv/json and curves.png. With ``train.ema_decay`` an
 exponential moving average of the weights is updated after every step; it is what validates and
-what the checkpoints hold as ``state_dict`` (the raw weights travel as ``train_state_dict`` for
-resuming), which damps the epoch-to-epoch swings of the checkpoint choice. Every epoch reseeds the
-generators from (seed, epoch), so a resumed run repeats exactly what an uninterrupted one does.
+what the checkpoints hold as ``state_dict`` (the raw weights travel as ``train_state_dict``, and
+the count of averaged steps as ``ema_n_averaged``, for resuming), which damps the
+epoch-to-epoch swings of the checkpoint choice. Every epoch reseeds the generators from
+(seed, epoch), so a resumed run repeats exactly what an uninterrupted one does.
 """
 
 from __future__ import annotations
@@ -387,9 +388,10 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
         ckpt = read_checkpoint(resume, t.device)
         t.model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
         if t.ema is not None:
-            if "ema" not in ckpt:
+            if "ema_n_averaged" not in ckpt:
                 raise ConfigError(f"{resume}: saved without train.ema_decay; resume it with the same config")
-            t.ema.load_state_dict(ckpt["ema"])
+            t.ema.module.load_state_dict(ckpt["state_dict"])
+            t.ema.n_averaged.fill_(int(ckpt["ema_n_averaged"]))
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
@@ -435,7 +437,7 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
             "rng": rng_state(),
         }
         if t.ema is not None:
-            fields |= {"train_state_dict": t.model.state_dict(), "ema": t.ema.state_dict()}
+            fields |= {"train_state_dict": t.model.state_dict(), "ema_n_averaged": int(t.ema.n_averaged)}
         save_checkpoint(out / "last.pt", **fields)
         if best["epoch"] == epoch:
             save_checkpoint(out / "best.pt", **fields)
