@@ -88,14 +88,14 @@ def cmd_survey_add(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Process pending surveys, check overdue ones and send due alerts."""
-    from geowarn.config import load_detect_config
+    from geowarn.config import MONITOR_DETECT_DEFAULTS, load_detect_config
     from geowarn.logs import setup_logging
     from geowarn.monitor.process import Processor, monitor
 
     setup_logging("error" if args.quiet else "info", args.log_format)
     ws = _workspace(args)
     overrides: dict[str, object] = {"device": args.device, "threads": args.threads}
-    processor = Processor(ws, load_detect_config(args.detect_config, overrides))
+    processor = Processor(ws, load_detect_config(args.detect_config, overrides, MONITOR_DETECT_DEFAULTS))
     report = monitor(
         ws,
         args.site,
@@ -216,7 +216,12 @@ def add_monitor_commands(sub: Any, add_output_options: Callable[[argparse.Argume
         "overdue surveys, then deliver due alerts. Safe to re-run and to schedule.",
     )
     p.add_argument("site", nargs="?", help="only this site")
-    p.add_argument("--detect-config", type=Path, help="YAML with detect settings (see config/detect.yaml)")
+    p.add_argument(
+        "--detect-config",
+        type=Path,
+        help="YAML with detect settings (see config/detect.yaml); monitoring segments every tile unless it "
+        "names a classifier",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default auto)")
     p.add_argument("--threads", type=int, help="CPU threads for the models")
     p.add_argument("--today", type=_date, help="date for the overdue check (default: today, UTC)")

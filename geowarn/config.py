@@ -47,9 +47,16 @@ class DetectConfig(BaseModel):
         return self.model_dump(mode="json")
 
 
-def load_detect_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> DetectConfig:
-    """Read ``path`` (YAML, optional) and apply ``overrides`` (None values ignored)."""
-    data: dict[str, Any] = {}
+#: Monitoring segments every tile: a gate that passes a faint crack's tile in one survey and not
+#: in the next would make the crack flicker on and off the map (see README, Monitoring).
+MONITOR_DETECT_DEFAULTS: dict[str, Any] = {"classifier": None}
+
+
+def load_detect_config(
+    path: Path | None = None, overrides: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None
+) -> DetectConfig:
+    """``defaults``, then ``path`` (YAML, optional), then ``overrides`` (None values ignored)."""
+    data: dict[str, Any] = dict(defaults or {})
     if path is not None:
         try:
             loaded = yaml.safe_load(path.read_text()) or {}

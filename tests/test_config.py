@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from geowarn.config import DetectConfig, load_detect_config
+from geowarn.config import MONITOR_DETECT_DEFAULTS, DetectConfig, load_detect_config
 from geowarn.errors import ConfigError
 
 
@@ -33,6 +33,14 @@ def test_bad_yaml(tmp_path: Path) -> None:
     path.write_text("detect: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_detect_config(path)
+
+
+def test_defaults_come_before_the_file_and_the_overrides(tmp_path: Path) -> None:
+    assert load_detect_config(None, None, MONITOR_DETECT_DEFAULTS).classifier is None
+    path = tmp_path / "gated.yaml"
+    path.write_text("detect:\n  classifier: tilecls-s\n")
+    assert load_detect_config(path, None, MONITOR_DETECT_DEFAULTS).classifier == "tilecls-s"
+    assert load_detect_config(path, {"classifier": "none"}, MONITOR_DETECT_DEFAULTS).classifier is None
 
 
 @pytest.mark.parametrize("value", ["none", "None", ""])

@@ -26,7 +26,7 @@ from sqlalchemy import Select, select, update
 from geowarn.alerts.levels import Previous, evaluate
 from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
 from geowarn.alerts.rules import Rules, SiteConfig
-from geowarn.config import DetectConfig
+from geowarn.config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
 from geowarn.inference.detect import GPKG_NAME, RUN_NAME, detect, load_cascade
@@ -134,7 +134,7 @@ class Processor:
         registrar: Callable[[Path, Path], Registration] = register_surveys,
     ) -> None:
         self.ws = ws
-        self.detect_config = detect_config or DetectConfig()
+        self.detect_config = detect_config or DetectConfig(**MONITOR_DETECT_DEFAULTS)
         self._cascade = cascade
         self.registrar = registrar
 
@@ -318,13 +318,16 @@ class Processor:
                 self.ws.home / "evidence" / site.slug,
             )
             shift = f"shift {math.hypot(*frame):.3f} m" if reference is not None else "reference survey"
-            growing = sum(1 for c in outcome.cracks if c.growth and c.growth.significant)
+            grown = [c.growth for c in outcome.cracks if c.growth]
+            extending = sum(1 for g in grown if g.extension.significant)
+            changed = sum(1 for g in grown if g.significant and not g.extension.significant)
             seen_m = sum(line.length for line in prepared.seen_before)
             faint_m = sum(line.length for line in prepared.no_line)
             rechecked = f"; {seen_m:.2f} m new on the map but seen in earlier imagery" if seen_m else ""
             rechecked += f"; {faint_m:.2f} m new on the map but no line in the imagery" if faint_m else ""
             line = (
-                f"{head}, {growing} growing significantly, {sum(new_by_zone.values())} new; {shift}{rechecked}; "
+                f"{head}, {extending} extending significantly ({changed} more with a significant change of length "
+                f"or width), {sum(new_by_zone.values())} new; {shift}{rechecked}; "
                 f"level {decision.level.upper()}"
             )
             return [line + (f"; alert {raised.id}" if raised else "")]

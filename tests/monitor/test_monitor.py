@@ -200,3 +200,7 @@ def test_a_crack_seen_faintly_before_is_not_growth_when_found_whole(  # type: ig
     else:
         assert extension["delta_m"] == pytest.approx(without) and extension["significant"]
         assert alerts == 1
+
+
+def test_monitoring_segments_every_tile_by_default(ws: Workspace) -> None:
+    assert Processor(ws).detect_config.classifier is None
