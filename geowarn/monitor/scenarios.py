@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+import rasterio
+from affine import Affine
+from numpy.typing import NDArray
+from shapely import wkb
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from geowarn.alerts.levels import Previous, TrackSignal, evaluate
@@ -23,7 +30,7 @@ from geowarn.alerts.rules import LEVEL_ORDER, Rules
 from geowarn.monitor.process import Processor, monitor
 from geowarn.monitor.sites import add_site, add_survey
 from geowarn.monitor.workspace import Workspace, get_site, open_workspace
-from geowarn.scenario.schema import Scenario, load_scenario, load_suite
+from geowarn.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
 
 LEVELS = ("green", "yellow", "orange", "red")
@@ -66,45 +73,99 @@ class ScenarioOutcome:
         return self.__dict__.copy()
 
 
-def _site_frame_offset(scenario: Scenario) -> tuple[float, float]:
-    """Site frame = first survey's raster frame: true position P appears at P + offset."""
-    first = scenario.surveys[0]
-    return first.gnss_offset_m
+#: A detected crack belongs to a true crack when this share of its centreline lies within
+#: ``ALONG_TRUTH_PX`` of that crack's true pixels.
+ALONG_TRUTH_SHARE = 0.5
+ALONG_TRUTH_PX = 3
 
 
-def _score_growth(ws: Workspace, scenario: Scenario, out: ScenarioOutcome) -> None:
-    ox, oy = _site_frame_offset(scenario)
+@dataclass(frozen=True)
+class TruthNear:
+    """Pixels near one true crack, and how site-frame points map onto them."""
+
+    near: NDArray[np.bool_]
+    inverse: Affine
+    site_to_survey: tuple[float, float]
+
+    def share_along(self, centreline: BaseGeometry, spacing_m: float) -> float:
+        """Share of a site-frame centreline's points that fall on these pixels."""
+        points = [
+            line.interpolate(d)
+            for line in getattr(centreline, "geoms", [centreline])
+            for d in np.arange(0.0, line.length + spacing_m / 2, spacing_m)
+        ]
+        if not points:
+            return 0.0
+        h, w = self.near.shape
+        hits = 0
+        for pt in points:
+            col, row = self.inverse * (pt.x + self.site_to_survey[0], pt.y + self.site_to_survey[1])
+            r, c = math.floor(row), math.floor(col)
+            hits += bool(0 <= r < h and 0 <= c < w and self.near[r, c])
+        return hits / len(points)
+
+
+def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: TruthCrack) -> TruthNear:
+    """The true crack's pixels in ``survey``'s truth mask, widened by ``ALONG_TRUTH_PX``."""
+    with rasterio.open(folder / survey.truth_mask) as src:
+        mask = src.read(1) > 0
+        inverse = ~src.transform
+    sx, sy = survey.gnss_offset_m
+    x0, y0, x1, y1 = crack.bbox
+    c0, r0 = inverse * (x0 + sx, y1 + sy)
+    c1, r1 = inverse * (x1 + sx, y0 + sy)
+    pad = ALONG_TRUTH_PX + 1
+    box = np.zeros_like(mask)
+    box[max(0, int(r0) - pad) : int(r1) + pad + 1, max(0, int(c0) - pad) : int(c1) + pad + 1] = True
+    side = 2 * ALONG_TRUTH_PX + 1
+    near = cv2.dilate((mask & box).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    first = scenario.surveys[0].gnss_offset_m
+    return TruthNear(near.astype(bool), inverse, (sx - first[0], sy - first[1]))
+
+
+def _score_growth(ws: Workspace, folder: Path, scenario: Scenario, out: ScenarioOutcome) -> None:
+    """Measured extension of each truly growing crack: the sum over the tracks lying along it.
+
+    A crack detected in pieces is several tracks; its growth is whatever the pieces along it
+    extended. A piece belongs to the true crack when ``ALONG_TRUTH_SHARE`` of its centreline lies
+    within ``ALONG_TRUTH_PX`` of the crack's true pixels in that survey. "Not tracked" (found 0)
+    means no piece along it has a growth record in that survey pair.
+    """
     by_date = {s.date: s for s in scenario.surveys}
     with ws.store.transaction() as session:
         surveys = {s.acquired_on: s for s in session.scalars(select(Survey))}
         for g in scenario.growth:
             if g.change != "growth" or g.to_date not in surveys:
                 continue
-            truth_crack = next(c for c in by_date[g.to_date].cracks if c.truth_id == g.truth_id)
-            tx, ty = truth_crack.centroid[0] + ox, truth_crack.centroid[1] + oy
-            cracks = session.scalars(select(Crack).where(Crack.survey_id == surveys[g.to_date].id)).all()
-            if not cracks:
+            truth_survey = by_date[g.to_date]
+            truth_crack = next(c for c in truth_survey.cracks if c.truth_id == g.truth_id)
+            near = _near_truth(folder, scenario, truth_survey, truth_crack)
+            survey_id = surveys[g.to_date].id
+            along = [
+                c.track_id
+                for c in session.scalars(select(Crack).where(Crack.survey_id == survey_id))
+                if near.share_along(wkb.loads(c.centerline_wkb), scenario.gsd_m) >= ALONG_TRUTH_SHARE
+            ]
+            rows = session.scalars(
+                select(Growth).where(Growth.survey_id == survey_id, Growth.track_id.in_(along))
+            ).all()
+            if not rows:
                 out.growth_errors.append({"truth_id": g.truth_id, "truth_m": g.delta_length_m, "found": 0.0})
                 continue
-            nearest = min(cracks, key=lambda c: math.hypot(c.centroid_x - tx, c.centroid_y - ty))
-            row = session.scalar(
-                select(Growth).where(Growth.track_id == nearest.track_id, Growth.survey_id == nearest.survey_id)
-            )
-            if row is None:
-                out.growth_errors.append({"truth_id": g.truth_id, "truth_m": g.delta_length_m, "found": 0.0})
-                continue
-            measured = row.metrics["extension"]["delta_m"]
+            measured = sum(r.metrics["extension"]["delta_m"] for r in rows)
+            unc = math.sqrt(sum(r.metrics["extension"]["unc_m"] ** 2 for r in rows))
             out.growth_errors.append(
                 {
                     "truth_id": g.truth_id,
                     "truth_m": g.delta_length_m,
                     "measured_m": measured,
-                    "unc_m": row.metrics["extension"]["unc_m"],
+                    "unc_m": unc,
                     "error_m": measured - g.delta_length_m,
                     "within_tolerance": float(
                         abs(measured - g.delta_length_m) <= max(0.05 * abs(g.delta_length_m), 2 * scenario.gsd_m)
                     ),
                     "found": 1.0,
+                    "tracks": float(len(rows)),
                 }
             )
 
@@ -143,7 +204,7 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
                 ex, ey = truth.expected_registration_to_previous_m
                 assert row.reg_dx_m is not None and row.reg_dy_m is not None
                 out.registration_errors_px.append(math.hypot(row.reg_dx_m - ex, row.reg_dy_m - ey) / gsd)
-        _score_growth(ws, scenario, out)
+        _score_growth(ws, folder, scenario, out)
         return out
     finally:
         ws.close()
