@@ -106,7 +106,10 @@ class TruthNear:
 
 
 def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: TruthCrack) -> TruthNear:
-    """The true crack's pixels in ``survey``'s truth mask, widened by ``ALONG_TRUTH_PX``."""
+    """Crack pixels of ``survey``'s truth mask inside the true crack's bounding box, widened by ``ALONG_TRUTH_PX``.
+
+    The mask does not tell cracks apart, so another crack crossing that box counts as this one.
+    """
     with rasterio.open(folder / survey.truth_mask) as src:
         mask = src.read(1) > 0
         inverse = ~src.transform
