@@ -159,6 +159,12 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+def _gap_points(piece: LineString, n_points: int, gap_m: float) -> int:
+    """``gap_m`` in sample points of ``piece`` (``n_points`` evenly spaced along it)."""
+    step: float = piece.length / (n_points - 1)
+    return round(gap_m / step)
+
+
 def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
     """``marks`` with runs of at most ``max_gap`` False between two True runs set True."""
     hits = np.flatnonzero(marks)
@@ -405,7 +411,7 @@ class ImageLookback:
             line_seen = self._line_seen(images, points, now, spacing_m)
         out: list[LineString] = []
         for piece, pts, marks, by_line in zip(pieces, points, seen, line_seen, strict=True):
-            gap = round(self.settings.gap_m / (piece.length / (len(marks) - 1)))
+            gap = _gap_points(piece, len(marks), self.settings.gap_m)
             marks = _fill_gaps(marks, gap)
             if mapped is not None and self.settings.exclude_near_m > 0:
                 near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
@@ -440,5 +446,5 @@ class ImageLookback:
         out: list[LineString] = []
         for piece, contrast in zip(pieces, now, strict=True):
             faint = np.nan_to_num(contrast, nan=np.inf) < s.line_min_now
-            out += _marked_parts(piece, _fill_gaps(faint, round(s.gap_m / (piece.length / (len(faint) - 1)))))
+            out += _marked_parts(piece, _fill_gaps(faint, _gap_points(piece, len(faint), s.gap_m)))
         return out
