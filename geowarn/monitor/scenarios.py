@@ -19,8 +19,10 @@ from typing import Any
 import cv2
 import numpy as np
 import rasterio
+import shapely
 from affine import Affine
 from numpy.typing import NDArray
+from rasterio.transform import rowcol
 from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -84,25 +86,28 @@ class TruthNear:
     """Pixels near one true crack, and how site-frame points map onto them."""
 
     near: NDArray[np.bool_]
-    inverse: Affine
+    transform: Affine
     site_to_survey: tuple[float, float]
 
     def share_along(self, centreline: BaseGeometry, spacing_m: float) -> float:
         """Share of a site-frame centreline's points that fall on these pixels."""
-        points = [
-            line.interpolate(d)
-            for line in getattr(centreline, "geoms", [centreline])
-            for d in np.arange(0.0, line.length + spacing_m / 2, spacing_m)
-        ]
-        if not points:
+        lines = getattr(centreline, "geoms", [centreline])
+        points = np.concatenate(
+            [
+                shapely.get_coordinates(
+                    shapely.line_interpolate_point(line, np.arange(0.0, line.length + spacing_m / 2, spacing_m))
+                )
+                for line in lines
+            ]
+            or [np.empty((0, 2))]
+        )
+        if not len(points):
             return 0.0
+        xs, ys = points[:, 0] + self.site_to_survey[0], points[:, 1] + self.site_to_survey[1]
+        r, c = (np.asarray(v) for v in rowcol(self.transform, xs, ys))
         h, w = self.near.shape
-        hits = 0
-        for pt in points:
-            col, row = self.inverse * (pt.x + self.site_to_survey[0], pt.y + self.site_to_survey[1])
-            r, c = math.floor(row), math.floor(col)
-            hits += bool(0 <= r < h and 0 <= c < w and self.near[r, c])
-        return hits / len(points)
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        return float(self.near[r[inside], c[inside]].sum()) / len(points)
 
 
 def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: TruthCrack) -> TruthNear:
@@ -112,7 +117,8 @@ def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: T
     """
     with rasterio.open(folder / survey.truth_mask) as src:
         mask = src.read(1) > 0
-        inverse = ~src.transform
+        transform = src.transform
+    inverse = ~transform
     sx, sy = survey.gnss_offset_m
     x0, y0, x1, y1 = crack.bbox
     c0, r0 = inverse * (x0 + sx, y1 + sy)
@@ -123,7 +129,7 @@ def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: T
     side = 2 * ALONG_TRUTH_PX + 1
     near = cv2.dilate((mask & box).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     first = scenario.surveys[0].gnss_offset_m
-    return TruthNear(near.astype(bool), inverse, (sx - first[0], sy - first[1]))
+    return TruthNear(near.astype(bool), transform, (sx - first[0], sy - first[1]))
 
 
 def _score_growth(ws: Workspace, folder: Path, scenario: Scenario, out: ScenarioOutcome) -> None:

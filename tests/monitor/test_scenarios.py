@@ -31,7 +31,7 @@ def test_pieces_along_a_true_crack_are_recognised_in_the_site_frame() -> None:
     near = np.zeros((20, 40), bool)
     near[9:12, 5:35] = True  # a true crack along row 10, widened
     transform = Affine(0.01, 0, 100.0, 0, -0.01, 200.0)
-    truth = TruthNear(near, ~transform, site_to_survey=(0.05, -0.02))
+    truth = TruthNear(near, transform, site_to_survey=(0.05, -0.02))
     # The site frame is 5 cm left of and 2 cm above this survey's frame: row 10 is y = 199.895 + 0.02.
     on = LineString([(100.05, 199.915), (100.25, 199.915)])
     assert truth.share_along(on, 0.01) == 1.0
