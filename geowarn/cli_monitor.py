@@ -148,7 +148,9 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
     rows = list_deliveries(_workspace(args), args.status)
     _print_rows(
-        rows, args.json, ["id", "alert", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"]
+        rows,
+        args.json,
+        ["id", "alert", "reminder", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"],
     )
     return 0
 
@@ -248,7 +250,9 @@ def add_monitor_commands(sub: Any, add_output_options: Callable[[argparse.Argume
 
     outbox = sub.add_parser("outbox", help="deliver or inspect pending alert messages")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
-    p = outbox_sub.add_parser("flush", help="send due deliveries (retries with backoff)")
+    p = outbox_sub.add_parser(
+        "flush", help="queue due reminders of unacknowledged alerts, send due deliveries (retries with backoff)"
+    )
     p.add_argument("--all", action="store_true", help="also retry deliveries still waiting out their backoff")
     _common(p)
     add_output_options(p)
@@ -269,7 +273,7 @@ def add_monitor_commands(sub: Any, add_output_options: Callable[[argparse.Argume
     p.set_defaults(func=cmd_scenario_run)
 
     p = outbox_sub.add_parser("list", help="outbox rows")
-    p.add_argument("--status", choices=["pending", "sent", "failed"])
+    p.add_argument("--status", choices=["pending", "sent", "failed", "cancelled"])
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
     p.set_defaults(func=cmd_outbox_list)

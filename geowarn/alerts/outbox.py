@@ -6,7 +6,9 @@ next attempt past a lease, so two flushers never send the same row at once, and 
 mid-send leaves the row to be retried after the lease. Every send carries the row's idempotency key
 (HTTP ``Idempotency-Key`` header, email ``Message-ID``, file name and contents for the file and CAP
 channels), so the rare resend after a crash between "sent" and "recorded" is recognised downstream;
-the file channel skips it by itself.
+the file channel skips it by itself. Reminders (``Delivery.reminder`` > 0, queued by
+``geowarn.monitor.reminders``) are dropped instead of sent once their alert has been acknowledged
+or superseded by a newer one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from geowarn.alerts.channels import Channel, DeliveryError, build_channel
 from geowarn.alerts.payload import EVIDENCE_MAP_ATTACHMENT, AlertPayload
@@ -52,9 +55,11 @@ class FlushReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"outbox: {len(self.sent)} sent, {len(self.retrying)} to retry, {len(self.failed)} failed for good"
+        line = f"outbox: {len(self.sent)} sent, {len(self.retrying)} to retry, {len(self.failed)} failed for good"
+        return line + (f", {len(self.cancelled)} reminders dropped" if self.cancelled else "")
 
 
 #: Builds the channel objects of a site (name -> channel); replaced in tests.
@@ -72,6 +77,16 @@ def _claim(store: Store, delivery_id: int, now: datetime, policy: RetryPolicy, f
             .values(attempts=Delivery.attempts + 1, next_attempt_at=now + timedelta(seconds=policy.lease_s))
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _stale_reminder(session: Session, delivery: Delivery, alert: Alert) -> str | None:
+    """Why a reminder no longer needs sending (acknowledged, superseded), or None."""
+    if not delivery.reminder:
+        return None
+    if alert.acked_at is not None:
+        return f"alert acknowledged by {alert.acked_by}"
+    newer = session.scalar(select(Alert.id).where(Alert.site_id == alert.site_id, Alert.id > alert.id).limit(1))
+    return None if newer is None else f"superseded by alert {newer}"
 
 
 def _attachments(alert: Alert) -> dict[str, bytes]:
@@ -111,6 +126,11 @@ def flush_outbox(
         with store.transaction() as session:
             delivery = session.get_one(Delivery, delivery_id)
             alert = session.get_one(Alert, delivery.alert_id)
+            if (stale := _stale_reminder(session, delivery, alert)) is not None:
+                delivery.status, delivery.last_error = "cancelled", stale
+                report.cancelled.append(delivery_id)
+                log_event(log, "reminder dropped", delivery=delivery_id, alert=alert.id, reason=stale)
+                continue
             site = session.get_one(Site, alert.site_id)
             if site.id not in resolved:
                 try:
@@ -118,6 +138,8 @@ def flush_outbox(
                 except ConfigError as exc:
                     resolved[site.id] = exc
             payload = AlertPayload.model_validate(alert.payload)
+            if delivery.reminder:
+                payload = payload.as_reminder(delivery.reminder)
             attachments = _attachments(alert)
             channel_name, recipient, key, attempts = (
                 delivery.channel,

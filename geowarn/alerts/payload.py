@@ -89,6 +89,9 @@ class AlertPayload(BaseModel):
     )
     previous_alert_id: int | None = Field(None, description="the alert this one updates (CAP <references>)")
     previous_issued_at: AwareDatetime | None = Field(None, description="issue time of previous_alert_id")
+    reminder: int = Field(
+        0, ge=0, description="0: the alert itself; n: the n-th reminder that it awaits acknowledgement"
+    )
 
     @field_validator("issued_at", "previous_issued_at")
     @classmethod
@@ -138,7 +141,12 @@ class AlertPayload(BaseModel):
         The recipient is hashed (sha1, 12 hex digits) so the key can appear in logs and headers.
         """
         digest = hashlib.sha1(recipient.strip().encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
-        return f"geowarn-alert-{self.site_id}-{self.alert_id}-{channel}-{digest}"
+        key = f"geowarn-alert-{self.site_id}-{self.alert_id}-{channel}-{digest}"
+        return f"{key}-reminder-{self.reminder}" if self.reminder else key
+
+    def as_reminder(self, number: int) -> AlertPayload:
+        """The ``number``-th reminder of this alert (acknowledgement still awaited)."""
+        return self.model_copy(update={"reminder": number})
 
     def cap_identifier(self) -> str:
         """CAP ``<identifier>`` of this alert (one CAP message per alert, whatever the recipients)."""
@@ -180,7 +188,8 @@ class AlertPayload(BaseModel):
     def subject(self) -> str:
         """Email subject, e.g. ``[geowarn] ORANGE – North slope: 2 cracks growing (up from YELLOW)``."""
         change = self.level_change()
-        return f"[geowarn] {self.level.upper()} – {self.site_name}: {self.summary()}" + (
+        reminder = f"REMINDER {self.reminder}, not acknowledged: " if self.reminder else ""
+        return f"[geowarn] {reminder}{self.level.upper()} – {self.site_name}: {self.summary()}" + (
             f" ({change})" if change else ""
         )
 

@@ -87,14 +87,22 @@ def _failure_line(payload: AlertPayload) -> str | None:
     return line
 
 
+def _reminder_tag(payload: AlertPayload) -> str:
+    return f"REMINDER {payload.reminder} " if payload.reminder else ""
+
+
 def _headline(payload: AlertPayload) -> str:
     change = payload.level_change()
-    return f"geowarn {payload.level.upper()}" + (f" ({change})" if change else "") + f" – {payload.site_name}"
+    head = f"geowarn {_reminder_tag(payload)}{payload.level.upper()}"
+    return head + (f" ({change})" if change else "") + f" – {payload.site_name}"
 
 
 def _issued_line(payload: AlertPayload) -> str:
     line = f"Alert {payload.alert_id} for site {payload.site_id}, issued {payload.issued_at:%Y-%m-%d %H:%M} UTC"
-    return line + (". Acknowledgement required." if payload.requires_ack else ".")
+    line += ". Acknowledgement required." if payload.requires_ack else "."
+    if payload.reminder:
+        line += f" Not acknowledged yet: reminder {payload.reminder}."
+    return line
 
 
 def _crack_heading(payload: AlertPayload) -> str:
@@ -139,8 +147,8 @@ def render_html(payload: AlertPayload, map_cid: str | None = None) -> str:
         '<!DOCTYPE html><html><head><meta charset="utf-8">',
         f"<title>{e(payload.subject())}</title></head>",
         '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
-        f'<h2><span style="background:{colour};color:#fff;padding:2px 8px;border-radius:3px">'
-        f"{e(payload.level.upper())}</span> {e(payload.site_name)}</h2>",
+        f'<h2>{e(_reminder_tag(payload))}<span style="background:{colour};color:#fff;padding:2px 8px;'
+        f'border-radius:3px">{e(payload.level.upper())}</span> {e(payload.site_name)}</h2>',
     ]
     if change := payload.level_change():
         parts.append(f"<p><b>{e(change)}</b></p>")
@@ -196,7 +204,8 @@ def render_sms(payload: AlertPayload, max_len: int = 320) -> str:
     message would be too long; the dashboard link is kept whenever it fits at all.
     """
     change = payload.level_change()
-    head = f"geowarn {payload.level.upper()}" + (f" ({change})" if change else "") + f" {payload.site_name}: "
+    head = f"geowarn {_reminder_tag(payload)}{payload.level.upper()}"
+    head += (f" ({change})" if change else "") + f" {payload.site_name}: "
     head += _key_figure(payload)
     optional = [payload.summary()]
     if payload.requires_ack:

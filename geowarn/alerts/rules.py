@@ -83,6 +83,18 @@ class Hysteresis(_Strict):
     surveys: int = Field(2, ge=1)
 
 
+class AckReminders(_Strict):
+    """Hours between reminders of an alert that still awaits acknowledgement; None: no reminders."""
+
+    orange: float | None = Field(24.0, gt=0)
+    red: float | None = Field(4.0, gt=0)
+    max_reminders: int = Field(6, ge=0)  # per alert; 0 turns reminders off
+
+    def interval_h(self, level: str) -> float | None:
+        """Hours between reminders at ``level``, or None."""
+        return getattr(self, level, None) if level in ("orange", "red") and self.max_reminders else None
+
+
 class Recipient(_Strict):
     """Who is told, on which configured channel, at which levels."""
 
@@ -115,6 +127,7 @@ class Rules(_Strict):
     hysteresis: Hysteresis = Hysteresis()
     overdue_days: float = Field(21.0, gt=0)
     require_ack: list[Level] = Field(default_factory=lambda: list(ACK_LEVELS))
+    ack_reminders: AckReminders = AckReminders()
     max_registration_residual_m: float = Field(0.1, gt=0)
     zones: list[Zone] = Field(default_factory=list)
 

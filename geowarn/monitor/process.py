@@ -34,6 +34,7 @@ from geowarn.logs import log_event
 from geowarn.monitor.assess import AssessmentInput, current_levels, record_assessment
 from geowarn.monitor.cracks import read_detected_cracks
 from geowarn.monitor.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
+from geowarn.monitor.reminders import queue_reminders
 from geowarn.monitor.track_step import Footprint, TrackedCrack, track_survey
 from geowarn.monitor.workspace import Workspace, get_site
 from geowarn.registration import Registration, register_surveys
@@ -405,7 +406,8 @@ def monitor(
 
 
 def flush_site_outbox(ws: Workspace, *, force: bool = False, now: datetime | None = None) -> FlushReport:
-    """Send the due deliveries of every site with its configured channels."""
+    """Queue the due reminders, then send the due deliveries of every site with its configured channels."""
+    queue_reminders(ws, now or datetime.now(UTC))
 
     def base_dir(site: Site) -> Path | None:
         return Path(site.config_path).parent if site.config_path else ws.home

@@ -240,7 +240,7 @@ class Alert(Base):
 
 
 class Delivery(Base):
-    """Transactional outbox row: one alert to one recipient on one channel, sent exactly once."""
+    """Transactional outbox row: one alert (or one reminder of it) to one recipient on one channel, sent once."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -253,7 +253,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(320))
     idempotency_key: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | cancelled
+    reminder: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0: the alert; n: n-th reminder
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

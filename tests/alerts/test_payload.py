@@ -72,8 +72,10 @@ def test_idempotency_key_is_stable_and_distinct(make_payload: MakePayload) -> No
         payload.idempotency_key("sms", "geo@example.org"),
         payload.idempotency_key("ops-mail", "other@example.org"),
         make_payload(alert_id=43).idempotency_key("ops-mail", "geo@example.org"),
+        payload.as_reminder(1).idempotency_key("ops-mail", "geo@example.org"),
+        payload.as_reminder(2).idempotency_key("ops-mail", "geo@example.org"),
     }
-    assert key not in others and len(others) == 3
+    assert key not in others and len(others) == 5
 
 
 def test_subject(make_payload: MakePayload) -> None:
@@ -86,6 +88,9 @@ def test_subject(make_payload: MakePayload) -> None:
         "[geowarn] GREEN – North slope: all clear (down from RED)"
     )
     assert "no usable survey data" in make_payload(level="nodata").subject()
+    assert make_payload().as_reminder(3).subject() == (
+        "[geowarn] REMINDER 3, not acknowledged: ORANGE – North slope: 1 crack growing, 1 new crack (up from YELLOW)"
+    )
 
 
 def test_key_crack_is_fastest_significant(make_payload: MakePayload, make_crack: Callable[..., Any]) -> None:

@@ -171,3 +171,13 @@ def test_evidence_map_without_orthomosaic(tmp_path: Path) -> None:
     broken.write_bytes(b"II*\x00 not a tiff")
     assert _png_shape(render_evidence_map(broken, previous, current, size_px=200)) == (200, 200, 3)
     assert _png_shape(render_evidence_map(None, [], [], size_px=100)) == (100, 100, 3)
+
+
+def test_a_reminder_says_so_in_every_form(make_payload: MakePayload) -> None:
+    reminder = make_payload(dashboard_url="https://geowarn.example.org/sites/north-slope/alerts/42").as_reminder(2)
+    assert render_sms(reminder).startswith("geowarn REMINDER 2 ORANGE (up from YELLOW) North slope: crack 12 extends")
+    assert render_sms(reminder).endswith("https://geowarn.example.org/sites/north-slope/alerts/42")
+    text = render_text(reminder)
+    assert text.startswith("geowarn REMINDER 2 ORANGE") and "Not acknowledged yet: reminder 2." in text
+    assert "REMINDER 2" in render_html(reminder) and "Not acknowledged yet: reminder 2." in render_html(reminder)
+    assert "REMINDER" not in render_text(make_payload())

@@ -50,3 +50,38 @@ def test_same_file_twice_for_a_site_is_rejected_by_the_schema(tmp_path: Path) ->
     with store.transaction() as s:
         assert len(s.scalars(select(Survey)).all()) == 1
         assert s.scalars(select(Survey)).one().added_at.tzinfo is not None
+
+
+def test_a_database_of_the_first_schema_keeps_its_outbox_when_upgraded(tmp_path: Path) -> None:
+    from alembic import command
+
+    from geowarn.store.db import _alembic_config
+
+    store = open_store(sqlite_url(tmp_path / "g.db"), upgrade=False)
+    with store.engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO sites (id, slug, name, created_at) VALUES (1, 'a', 'a', '2026-05-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO assessments (id, site_id, trigger_key, created_at, level, candidate_level, detail) "
+                "VALUES (1, 1, 'k', '2026-05-01', 'orange', 'orange', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO alerts (id, site_id, assessment_id, created_at, level, previous_level, requires_ack, "
+                "payload) VALUES (1, 1, 1, '2026-05-01', 'orange', 'green', 1, '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (alert_id, channel, recipient, idempotency_key, status, attempts, "
+                "next_attempt_at) VALUES (1, 'c', 'r', 'key-1', 'pending', 0, '2026-05-01')"
+            )
+        )
+    assert store.revision() == "0001"
+    upgraded = open_store(store.url)
+    assert upgraded.revision() == head_revision()
+    with upgraded.engine.connect() as conn:
+        rows = conn.execute(text("SELECT idempotency_key, status, reminder FROM deliveries")).all()
+    assert [tuple(r) for r in rows] == [("key-1", "pending", 0)]

@@ -20,8 +20,12 @@ logger = logging.getLogger(__name__)
 
 
 def alert_file_stem(payload: AlertPayload, recipient: str) -> str:
-    """``<site_id>-<alert_id>-<recipient slug>-<level>``, e.g. ``north-slope-42-ops-example-org-orange``."""
-    return f"{payload.site_id}-{payload.alert_id}-{slug(recipient)}-{payload.level}"
+    """``<site_id>-<alert_id>-<recipient slug>-<level>``, e.g. ``north-slope-42-ops-example-org-orange``.
+
+    Reminders end in ``-reminder-<n>``, so they never replace the alert's own files.
+    """
+    stem = f"{payload.site_id}-{payload.alert_id}-{slug(recipient)}-{payload.level}"
+    return f"{stem}-reminder-{payload.reminder}" if payload.reminder else stem
 
 
 def _existing_key(path: Path) -> str | None:
