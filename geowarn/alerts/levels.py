@@ -3,8 +3,11 @@
 1. Each track gets a level from its significant extension and opening rates and from its
    inverse-velocity time of failure; each zone gets a level from its count of new cracks.
 2. Levels at or above ``persistence.from_level`` (orange by default) stand only when confirmed:
-   the same track (or zone) reached them in the previous survey(s) too, or enough tracks reach
-   them now. Otherwise the level waits one step lower, with the reason said.
+   the same crack (or zone) reached them in the previous survey(s) too, or enough cracks reach
+   them now. Otherwise the level waits one step lower, with the reason said. A crack is its
+   track together with the tracks it is related to (``TrackSignal.family``: the track it split
+   off from or continues beyond a tip, tracks merged into it), so growth handed from one piece
+   to another still persists, and two pieces of one crack are not two cracks agreeing.
 3. Hysteresis: the site steps down one level only after ``hysteresis.surveys`` consecutive
    surveys below its current level. Changes smaller than the noise floor never count (they
    arrive here as not significant).
@@ -37,6 +40,7 @@ class TrackSignal:
     opening_rate: float | None  # mm/day, None when not significant
     opening_unc: float
     failure: FailureEstimate | None = None
+    family: frozenset[int] = frozenset()  # other tracks of the same crack (ancestors, tracks merged into it)
 
 
 @dataclass
@@ -129,6 +133,19 @@ def _track_level(rules: Rules, s: TrackSignal, survey_date: date, reasons: list[
     return _max_level(levels)
 
 
+def count_cracks(tracks: Sequence[int], families: dict[int, frozenset[int]]) -> int:
+    """How many distinct cracks ``tracks`` are: tracks whose families overlap are one crack."""
+    groups: list[set[int]] = []
+    for t in tracks:
+        members = {t, *families.get(t, frozenset())}
+        touching = [g for g in groups if g & members]
+        for g in touching:
+            members |= g
+            groups.remove(g)
+        groups.append(members)
+    return len(groups)
+
+
 def _confirmed(
     level: str,
     rules: Rules,
@@ -136,11 +153,12 @@ def _confirmed(
     zone_levels: dict[str, str],
     failure_tracks: set[int],
     history: Sequence[Previous],
+    families: dict[int, frozenset[int]],
 ) -> bool:
-    """Whether ``level`` is confirmed by agreement (several tracks) or persistence (several surveys)."""
+    """Whether ``level`` is confirmed by agreement (several cracks) or persistence (several surveys)."""
     rank = LEVEL_ORDER[level]
     at_level = [t for t, lvl in track_levels.items() if LEVEL_ORDER[lvl] >= rank]
-    if len(at_level) >= rules.persistence.cracks or any(t in failure_tracks for t in at_level):
+    if count_cracks(at_level, families) >= rules.persistence.cracks or any(t in failure_tracks for t in at_level):
         return True
     need = rules.persistence.surveys - 1
     if need <= 0:
@@ -149,7 +167,8 @@ def _confirmed(
     if len(recent) < need:
         return False
     for t in at_level:
-        if all(LEVEL_ORDER[p.track_levels.get(t, "green")] >= rank for p in recent):
+        crack = {t, *families.get(t, frozenset())}
+        if all(max(LEVEL_ORDER[p.track_levels.get(f, "green")] for f in crack) >= rank for p in recent):
             return True
     for z, lvl in zone_levels.items():
         if LEVEL_ORDER[lvl] >= rank and all(LEVEL_ORDER[p.zone_levels.get(z, "green")] >= rank for p in recent):
@@ -191,10 +210,11 @@ def evaluate(
             reasons.append(f"{count} new cracks in zone {zone} ({lvl} ≥ {rules.new_cracks.bound(lvl):g})")
     raw = _max_level([*track_levels.values(), *zone_levels.values()])
 
+    families = {s.track_id: s.family for s in signals}
     candidate = raw
     gate = LEVEL_ORDER[rules.persistence.from_level]
     while LEVEL_ORDER[candidate] >= gate and not _confirmed(
-        candidate, rules, track_levels, zone_levels, failure_tracks, history
+        candidate, rules, track_levels, zone_levels, failure_tracks, history, families
     ):
         lower = LEVEL_NAMES[LEVEL_ORDER[candidate] - 1]
         reasons.append(

@@ -43,7 +43,7 @@ class TrackedCrack:
 
     crack: Crack
     track_id: int
-    kind: str  # continued | reappeared | split | new
+    kind: str  # continued | reappeared | split | joined | new
     growth: TrackGrowth | None = None
     previous: list[Crack] = field(default_factory=list)
     failure: FailureEstimate | None = None
@@ -107,6 +107,19 @@ def _failure(session: Session, track_id: int, current: Growth) -> FailureEstimat
         rates.append(extension["rate_mm_day"])
         uncs.append(extension["rate_unc_mm_day"])
     return inverse_velocity(origin, mids, rates, uncs, seed=track_id)
+
+
+def crack_family(session: Session, track_id: int) -> frozenset[int]:
+    """Other tracks of the same crack: its ancestors, the tracks split off or joined to it, tracks merged into it."""
+    family: set[int] = set()
+    parent = session.scalar(select(Track.parent_track_id).where(Track.id == track_id))
+    while parent is not None and parent not in family:
+        family.add(parent)
+        parent = session.scalar(select(Track.parent_track_id).where(Track.id == parent))
+    related = select(Track.id).where((Track.parent_track_id == track_id) | (Track.merged_into_id == track_id))
+    family.update(session.scalars(related))
+    family.discard(track_id)
+    return frozenset(family)
 
 
 def _zone_of(point: Point, zones: list[tuple[str, object]]) -> str:
@@ -228,7 +241,7 @@ def track_survey(
     assignment = match_cracks(
         {tid: _shape(c) for tid, c in last.items()},
         [_shape(c) for c in cracks],
-        TrackingParams(buffer_m=buffer_m),
+        TrackingParams(buffer_m=buffer_m, join_gap_m=rules.join_gap_px * survey.gsd_m),
     )
     by_key = {c.id: c for c in cracks}
     last_dates = {
@@ -269,6 +282,9 @@ def track_survey(
     splits: dict[int, list[Crack]] = {}
     for key, parent in assignment.split_from.items():
         tracked.append(new_track(by_key[key], "split", parent))
+        splits.setdefault(parent, []).append(by_key[key])
+    for key, parent in assignment.joined.items():
+        tracked.append(new_track(by_key[key], "joined", parent))
         splits.setdefault(parent, []).append(by_key[key])
     new_ids = set(assignment.new)
     for key in assignment.new:
@@ -355,6 +371,7 @@ def track_survey(
                     g.mean_width.rate_mm_day if g.mean_width.significant else None,
                     g.mean_width.rate_unc_mm_day,
                     item.failure,
+                    crack_family(session, track_id),
                 )
             )
         tracked.append(item)

@@ -177,7 +177,7 @@ class Crack(Base):
 
 
 class TrackEvent(Base):
-    """What tracking decided for a track in a survey: new, continued, split, merged, missing, reappeared."""
+    """What tracking decided for a track in a survey: new, continued, split, joined, merged, missing, reappeared."""
 
     __tablename__ = "track_events"
 

@@ -6,6 +6,14 @@ run in the same direction (axial azimuths, so 10° and 190° agree). Links are r
 best overlap first, into one-to-one continuations; a further new crack linked to a continued track
 is a split (a new id whose parent is that track), a further track linked to a continued crack is
 merged into it, unlinked cracks are new and unlinked tracks are missing (kept, flagged).
+
+A crack grows from its tips, and the segmenter often delineates the newly opened part as a piece
+of its own, a few centimetres beyond the old tip (the fresh part is narrower and fainter). With
+``join_gap_m`` set, an unlinked crack whose free end lies within that gap ahead of a free end of a
+continued crack, running on in the tip's direction and not starting behind the tip, is joined to
+that crack's track instead of being new; a piece beyond a joined one joins the same track. (The
+gap's own direction is not required to follow the tip: the skeleton of a blunt crack end often
+forks, so the piece may start beside the fork's branch nearest to it.)
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from shapely import line_merge
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 
@@ -34,6 +44,7 @@ class TrackingParams:
     buffer_m: float = 0.15
     min_overlap: float = 0.3
     max_angle_deg: float = 40.0
+    join_gap_m: float = 0.0  # an unlinked crack starting this close ahead of a continued tip continues it (0: off)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class Assignment:
     continued: dict[int, int] = field(default_factory=dict)  # crack key -> track id
     split_from: dict[int, int] = field(default_factory=dict)  # crack key -> parent track id (crack gets a new id)
     merged_into: dict[int, int] = field(default_factory=dict)  # track id -> track id that continues
+    joined: dict[int, int] = field(default_factory=dict)  # crack key -> track it continues beyond a tip (new id)
     new: list[int] = field(default_factory=list)  # crack keys with no match
     missing: list[int] = field(default_factory=list)  # track ids with no match
     links: list[Link] = field(default_factory=list)
@@ -139,6 +151,85 @@ def match_cracks(
         result.split_from[key] = result.merged_into.get(parent, parent)
     linked_cracks = {link.crack_key for link in links}
     linked_tracks = {link.track_id for link in links}
-    result.new = [c.key for c in cracks if c.key not in linked_cracks]
+    unlinked = [c for c in cracks if c.key not in linked_cracks]
+    if params.join_gap_m > 0:
+        continued = [c for c in cracks if c.key in result.continued]
+        result.joined = join_beyond_tips(continued, unlinked, result.continued, params)
+    result.new = [c.key for c in unlinked if c.key not in result.joined]
     result.missing = [t for t in tracks if t not in linked_tracks]
     return result
+
+
+@dataclass(frozen=True)
+class Tip:
+    """A free end of a centreline and the direction it points outwards (degrees, 0-360)."""
+
+    point: Point
+    heading_deg: float
+
+
+def free_tips(lines: BaseGeometry, span_m: float) -> list[Tip]:
+    """Free ends of a centreline network, each heading along its last ``span_m`` (or its whole branch)."""
+    merged = line_merge(lines) if lines.geom_type == "MultiLineString" else lines
+    parts = [g for g in getattr(merged, "geoms", [merged]) if g.geom_type == "LineString" and not g.is_empty]
+    ends: dict[tuple[float, float], list[tuple[BaseGeometry, bool]]] = {}
+    for part in parts:
+        if part.length > 0 and not part.is_closed:
+            ends.setdefault(part.coords[0], []).append((part, True))
+            ends.setdefault(part.coords[-1], []).append((part, False))
+    tips = []
+    for xy, owners in ends.items():
+        if len(owners) != 1:
+            continue
+        part, at_start = owners[0]
+        span = min(span_m, part.length)
+        inner = part.interpolate(span if at_start else part.length - span)
+        heading = math.degrees(math.atan2(xy[1] - inner.y, xy[0] - inner.x)) % 360.0
+        tips.append(Tip(Point(xy), heading))
+    return tips
+
+
+def heading_difference(a: float, b: float) -> float:
+    """Smallest difference of two headings in degrees, in [0, 180]."""
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+def _continues(tip: Tip, end: Tip, params: TrackingParams) -> float | None:
+    """Gap from ``tip`` to a piece's free ``end`` when the piece carries on beyond the tip, else None."""
+    gap = float(tip.point.distance(end.point))
+    if gap > params.join_gap_m:
+        return None
+    if heading_difference(tip.heading_deg, (end.heading_deg + 180.0) % 360.0) > params.max_angle_deg:
+        return None  # the piece does not run on in the tip's direction
+    heading = math.radians(tip.heading_deg)
+    along = (end.point.x - tip.point.x) * math.cos(heading) + (end.point.y - tip.point.y) * math.sin(heading)
+    if along < -0.25 * params.join_gap_m:
+        return None  # the piece starts behind the tip, alongside the crack
+    return gap
+
+
+def join_beyond_tips(
+    continued: Sequence[CrackShape],
+    unlinked: Sequence[CrackShape],
+    track_of: Mapping[int, int],
+    params: TrackingParams,
+) -> dict[int, int]:
+    """Unlinked cracks (key -> track id) that carry on beyond a free tip of a continued crack (or of one joined)."""
+    span = 2.0 * params.join_gap_m
+    anchors = [(track_of[c.key], tip) for c in continued for tip in free_tips(c.centerline, span)]
+    pieces = {c.key: free_tips(c.centerline, span) for c in unlinked if not c.centerline.is_empty}
+    joined: dict[int, int] = {}
+    while anchors:
+        best: dict[int, tuple[float, int]] = {}
+        for key, ends in pieces.items():
+            for track_id, tip in anchors:
+                for end in ends:
+                    gap = _continues(tip, end, params)
+                    if gap is not None and (key not in best or gap < best[key][0]):
+                        best[key] = (gap, track_id)
+        anchors = []
+        for key, (_, track_id) in sorted(best.items()):
+            joined[key] = track_id
+            anchors += [(track_id, tip) for tip in pieces.pop(key)]
+    return joined

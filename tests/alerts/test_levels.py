@@ -64,3 +64,14 @@ def test_time_of_failure_raises_to_red_without_waiting() -> None:
     assert d.level == "red"
     unsure = FailureEstimate(date(2026, 6, 5), date(2026, 6, 3), date(2026, 6, 9), 0.5, 3)
     assert evaluate(RULES, DAY, [sig(1, 12.0, failure=unsure)], {}, [], "yellow").level == "yellow"
+
+
+def test_growth_handed_to_a_piece_of_the_same_crack_persists_but_is_not_two_cracks() -> None:
+    history = [prev("yellow", {10: "orange"}, candidate="yellow")]
+    piece = TrackSignal(21, 30.0, 1.0, None, 0.1, None, frozenset({10}))
+    assert evaluate(RULES, DAY, [piece], {}, history, "yellow").level == "orange"
+    stranger = TrackSignal(21, 30.0, 1.0, None, 0.1, None, frozenset())
+    assert evaluate(RULES, DAY, [stranger], {}, history, "yellow").level == "yellow"
+    both = [TrackSignal(10, 30.0, 1.0, None, 0.1, None, frozenset({21})), piece]
+    assert evaluate(RULES, DAY, both, {}, [], "green").level == "yellow"  # one crack, not two agreeing
+    assert evaluate(RULES, DAY, [sig(10, 30.0), sig(21, 30.0)], {}, [], "green").level == "orange"

@@ -204,3 +204,21 @@ def test_a_crack_seen_faintly_before_is_not_growth_when_found_whole(  # type: ig
 
 def test_monitoring_segments_every_tile_by_default(ws: Workspace) -> None:
     assert Processor(ws).detect_config.classifier is None
+
+
+def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+    beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 10.0]  # 10 px gap after the old tip
+    add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200.0), STABLE]), D1)
+    add_survey(ws, "slope-a", scene("s2.tif", [main_crack(200.0), beyond, STABLE], offset=OFFSETS[1]), D2)
+    monitor(ws, "slope-a", processor=Processor(ws, cascade=toy_cascade), today=D2)
+    with ws.store.transaction() as s:
+        first, second = s.scalars(select(Survey).order_by(Survey.acquired_on)).all()
+        main_track = max(s.scalars(select(Crack).where(Crack.survey_id == first.id)), key=lambda c: c.length_m).track_id
+        piece = s.scalars(select(Track).where(Track.first_survey_id == second.id)).one()
+        assert piece.parent_track_id == main_track
+        growth = s.scalars(select(Growth).where(Growth.track_id == main_track)).one()
+        extension = growth.metrics["extension"]
+        piece_length = s.scalars(select(Crack.length_m).where(Crack.track_id == piece.id)).one()
+        assert extension["significant"] and extension["delta_m"] == pytest.approx(piece_length, abs=2 * GSD)
+        assessment = s.scalars(select(Assessment).where(Assessment.survey_id == second.id)).one()
+    assert not any("new crack" in r for r in assessment.detail["reasons"]), assessment.detail["reasons"]

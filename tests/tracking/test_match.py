@@ -1,4 +1,4 @@
-from shapely.geometry import LineString
+from shapely.geometry import LineString, MultiLineString
 
 from geowarn.tracking.match import CrackShape, TrackingParams, axial_difference, match_cracks
 
@@ -37,3 +37,44 @@ def test_split_gives_a_child_track_and_merge_retires_a_track() -> None:
 def test_axial_difference_wraps() -> None:
     assert axial_difference(10, 190) == 0
     assert axial_difference(5, 175) == 10
+
+
+JOIN = TrackingParams(buffer_m=0.15, join_gap_m=0.15)
+
+
+def test_a_piece_starting_just_beyond_a_tip_continues_that_crack() -> None:
+    tracks = {1: shape(10, (0, 0), (2, 0))}
+    grown = [shape(20, (0, 0.01), (2, 0.01)), shape(21, (2.08, 0.02), (2.6, 0.05))]
+    a = match_cracks(tracks, grown, JOIN)
+    assert a.continued == {20: 1} and a.joined == {21: 1} and a.new == []
+    off = match_cracks(tracks, grown, TrackingParams(buffer_m=0.15))  # join_gap_m 0: off
+    assert off.joined == {} and off.new == [21]
+
+
+def test_a_piece_beyond_a_joined_piece_joins_the_same_track() -> None:
+    tracks = {1: shape(10, (0, 0), (2, 0))}
+    grown = [shape(20, (0, 0), (2, 0)), shape(22, (2.7, 0), (3.2, 0)), shape(21, (2.1, 0), (2.6, 0))]
+    assert match_cracks(tracks, grown, JOIN).joined == {21: 1, 22: 1}
+
+
+def test_pieces_beside_behind_across_or_far_from_a_tip_stay_new() -> None:
+    tracks = {1: shape(10, (0, 0), (2, 0))}
+    pieces = [
+        shape(21, (1.9, 0.4), (2.5, 0.4)),  # parallel, 0.4 m to the side
+        shape(22, (2.05, 0.1), (2.05, 0.8)),  # across the tip's direction
+        shape(23, (2.4, 0), (3, 0)),  # in line, but 0.4 m beyond the tip
+        shape(24, (1.95, -0.08), (1.2, -0.4)),  # starting 9 cm from the tip but running back along the crack
+    ]
+    a = match_cracks(tracks, [shape(20, (0, 0), (2, 0)), *pieces], JOIN)
+    assert a.joined == {} and sorted(a.new) == [21, 22, 23, 24]
+
+
+def test_a_forked_blunt_tip_still_takes_the_piece_beyond_it() -> None:
+    # A crack whose skeleton forks at its blunt end; the growth, segmented apart, starts between the branches.
+    fork = MultiLineString(
+        [[(1.8, -4.57), (1.53, -4.56), (1.06, -4.72)], [(1.06, -4.72), (0.96, -4.68)], [(1.06, -4.72), (1.04, -4.80)]]
+    )
+    tracks = {10: CrackShape(1, fork, fork.length)}
+    piece = shape(21, (0.44, -4.735), (0.93, -4.755))
+    a = match_cracks(tracks, [CrackShape(2, fork, fork.length), piece], JOIN)
+    assert a.continued == {2: 10} and a.joined == {21: 10}
