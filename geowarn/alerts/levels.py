@@ -5,9 +5,10 @@
 2. Levels at or above ``persistence.from_level`` (orange by default) stand only when confirmed:
    the same crack (or zone) reached them in the previous survey(s) too, or enough cracks reach
    them now. Otherwise the level waits one step lower, with the reason said. A crack is its
-   track together with the tracks it is related to (``TrackSignal.family``: the track it split
-   off from or continues beyond a tip, tracks merged into it), so growth handed from one piece
-   to another still persists, and two pieces of one crack are not two cracks agreeing.
+   track together with the tracks it is related to (``TrackSignal.family``: the tracks it split
+   off from or was joined to, the pieces split off from or joined to it, tracks merged into it),
+   so growth handed from one piece to another still persists, and two pieces of one crack are
+   not two cracks agreeing.
 3. Hysteresis: the site steps down one level only after ``hysteresis.surveys`` consecutive
    surveys below its current level. Changes smaller than the noise floor never count (they
    arrive here as not significant).
@@ -40,7 +41,7 @@ class TrackSignal:
     opening_rate: float | None  # mm/day, None when not significant
     opening_unc: float
     failure: FailureEstimate | None = None
-    family: frozenset[int] = frozenset()  # other tracks of the same crack (ancestors, tracks merged into it)
+    family: frozenset[int] = frozenset()  # other tracks of the same crack (``geowarn.monitor.track_step.crack_family``)
 
 
 @dataclass

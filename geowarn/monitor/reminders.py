@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from geowarn.alerts.payload import AlertPayload
 from geowarn.alerts.rules import SiteConfig
+from geowarn.errors import ConfigError
 from geowarn.logs import log_event
 from geowarn.monitor.workspace import Workspace
 from geowarn.store.schema import Alert, Delivery, Site
@@ -71,7 +72,11 @@ def queue_reminders(ws: Workspace, now: datetime) -> list[int]:
         ).all()
         for alert in waiting:
             site = session.get_one(Site, alert.site_id)
-            config = ws.site_config(site)
+            try:
+                config = ws.site_config(site)
+            except ConfigError as exc:  # the flush reports the broken config for the alert's own rows
+                log_event(log, "reminders skipped", level=logging.WARNING, site=site.slug, error=str(exc))
+                continue
             reminders = config.rules.ack_reminders
             interval = reminders.interval_h(alert.level)
             if interval is None:

@@ -124,3 +124,15 @@ def test_a_superseded_alert_is_not_reminded(ws: Workspace) -> None:
         assert session.get_one(Alert, yellow_id).requires_ack is False
         sent = session.scalars(select(Delivery.alert_id).where(Delivery.status == "sent")).all()
         assert sorted(sent) == sorted([orange_id, orange_id, yellow_id])
+
+
+def test_a_site_config_broken_after_the_alert_skips_its_reminders_without_stopping_the_flush(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    _, created = raise_level(ws, "red")
+    flush_site_outbox(ws, now=created + timedelta(minutes=1))
+    (tmp_path / "site.yaml").write_text("rules:\n  ack_reminders: {red: -4}\n")
+    report = flush_site_outbox(ws, now=created + timedelta(hours=5))
+    assert report.sent == [] and report.failed == []
+    (tmp_path / "site.yaml").write_text(SITE_YAML)
+    assert len(flush_site_outbox(ws, now=created + timedelta(hours=5)).sent) == 1
