@@ -31,17 +31,16 @@ uncertainties, so an estimate that rests on noisy rates says so.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from shapely import line_merge
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from geowarn.tracking.match import free_tips
 from geowarn.vectorize.features import LENGTH_REL_UNC
 
 
@@ -121,13 +120,7 @@ def _totals(cracks: Sequence[CrackMeasure]) -> tuple[float, float, float, float,
 
 def _tips(lines: BaseGeometry) -> list[Point]:
     """Free ends of a centreline network (points where exactly one segment ends)."""
-    merged = line_merge(lines) if lines.geom_type == "MultiLineString" else lines
-    counts: Counter[tuple[float, float]] = Counter()
-    for line in getattr(merged, "geoms", [merged]):
-        if line.geom_type == "LineString" and not line.is_empty and not line.is_closed:
-            counts[line.coords[0]] += 1
-            counts[line.coords[-1]] += 1
-    return [Point(xy) for xy, n in counts.items() if n == 1]
+    return [tip.point for tip in free_tips(lines, 0.0)]
 
 
 class Extension(NamedTuple):
