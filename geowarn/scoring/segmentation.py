@@ -4,6 +4,9 @@ Counts follow :class:`geowarn.metrics.ToleranceCounts` (a predicted pixel is cor
 crack pixel lies within the tolerance, a crack pixel is found when a predicted pixel does; an
 empty prediction has precision 1, an empty truth recall 1). A pixel is predicted as crack when
 its probability is ``>= threshold``.
+
+Images whose truth mask is empty (crack-free ground) also give a false-alarm rate: the share of
+their pixels predicted as crack, at the threshold and at every sweep threshold.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class SegmentationScorer:
         self.tolerance = float(tolerance)
         self._counts: list[NDArray[np.int64]] = []
         self._truth_totals: list[int] = []
+        self._sizes: list[int] = []
 
     def add(self, prob: NDArray[np.floating[Any]], truth: NDArray[np.bool_]) -> None:
         """Score one H x W probability map (values in [0, 1]) against its H x W crack mask."""
@@ -105,11 +109,21 @@ class SegmentationScorer:
         counts, truth_total = image_counts(prob, truth, [*self.sweep, self.threshold], self.tolerance)
         self._counts.append(counts)
         self._truth_totals.append(truth_total)
+        self._sizes.append(int(prob.size))
 
     @property
     def n_images(self) -> int:
         """Images added so far."""
         return len(self._counts)
+
+    def _background_rates(self) -> tuple[int, NDArray[np.float64] | None]:
+        """(crack-free images, their predicted-crack pixel share per sweep threshold + threshold)."""
+        empty = [i for i, total in enumerate(self._truth_totals) if total == 0]
+        pixels = sum(self._sizes[i] for i in empty)
+        if not pixels:
+            return len(empty), None
+        predicted = np.stack([self._counts[i][:, _PRED_TOTAL] for i in empty]).sum(axis=0)
+        return len(empty), predicted / pixels
 
     def report(self) -> dict[str, Any]:
         """Dataset scores.
@@ -120,7 +134,9 @@ class SegmentationScorer:
         everywhere). Over the sweep: ``ods_f1`` and ``ods_threshold`` (the best dataset-level
         tolerant F1 and the lowest threshold giving it), ``ois_f1`` (the mean over images of
         each image's best tolerant F1) and ``pr_curve`` (dataset-level tolerant precision,
-        recall and F1 per sweep threshold).
+        recall and F1 per sweep threshold). Crack-free images (empty truth masks):
+        ``background_images`` and ``background_fp_rate`` (share of their pixels predicted as
+        crack at ``threshold``; None without such images), also per sweep threshold in the curve.
         """
         if not self._counts:
             raise ValueError("no images were added to the scorer")
@@ -135,6 +151,7 @@ class SegmentationScorer:
         curve = [_tolerant(summed[i], total_truth) for i in range(len(self.sweep))]
         f1s = [c.f1 for c in curve]
         best = int(np.argmax(f1s))
+        n_background, rates = self._background_rates()
         per_image_best = [
             max(_tolerant(image[i], int(tt)).f1 for i in range(len(self.sweep)))
             for image, tt in zip(counts, truth_totals, strict=True)
@@ -153,15 +170,27 @@ class SegmentationScorer:
             "ods_f1": f1s[best],
             "ods_threshold": self.sweep[best],
             "ois_f1": float(np.mean(per_image_best)),
+            "background_images": n_background,
+            "background_fp_rate": None if rates is None else float(rates[-1]),
             "pr_curve": [
-                {"threshold": s, "precision": c.precision, "recall": c.recall, "f1": c.f1}
-                for s, c in zip(self.sweep, curve, strict=True)
+                {
+                    "threshold": s,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                    "f1": c.f1,
+                    "background_fp_rate": None if rates is None else float(rates[i]),
+                }
+                for i, (s, c) in enumerate(zip(self.sweep, curve, strict=True))
             ],
         }
 
 
 def format_segmentation_table(rows: Mapping[str, dict[str, Any]]) -> str:
-    """Plain-text table, one line per model, of :meth:`SegmentationScorer.report` results."""
+    """Plain-text table, one line per model, of :meth:`SegmentationScorer.report` results.
+
+    When some row scored crack-free images, a last column ``bg FA %`` gives the percentage of
+    their pixels predicted as crack (``-`` for rows without such images).
+    """
     tolerance = next(iter(rows.values()))["tolerance_px"] if rows else 2.0
     tol = f"{tolerance:g}px"
     name_width = max([5, *(len(name) for name in rows)]) + 2
@@ -177,8 +206,15 @@ def format_segmentation_table(rows: Mapping[str, dict[str, Any]]) -> str:
         ("ODS thr", "ods_threshold"),
         ("OIS", "ois_f1"),
     ]
-    lines = [f"{'model':<{name_width}}{'n':>6}{'thr':>7}" + "".join(f"{h:>9}" for h, _ in columns)]
+    background = any(r.get("background_fp_rate") is not None for r in rows.values())
+    lines = [
+        f"{'model':<{name_width}}{'n':>6}{'thr':>7}"
+        + "".join(f"{h:>9}" for h, _ in columns)
+        + (f"{'bg FA %':>9}" if background else "")
+    ]
     for name, r in rows.items():
         cells = "".join(f"{r[key]:>9.3f}" for _, key in columns)
-        lines.append(f"{name:<{name_width}}{r['n_images']:>6}{r['threshold']:>7.3f}{cells}")
+        rate = r.get("background_fp_rate")
+        extra = (f"{100 * rate:>9.2f}" if rate is not None else f"{'-':>9}") if background else ""
+        lines.append(f"{name:<{name_width}}{r['n_images']:>6}{r['threshold']:>7.3f}{cells}{extra}")
     return "\n".join(lines)

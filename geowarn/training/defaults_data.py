@@ -9,8 +9,9 @@ crack-seg pairs themselves:
   segmenter learns what is *not* a crack on ground that is not pavement;
 - ``segment-background/val/{images,masks}``: crack-free crops of the validation backgrounds
   (``geotiff/test_tiled.tif``, the last 20 % of the brick walls) and of synthetic terrain with
-  other seeds. Listed in the segmenter's ``val_roots``, they put false alarms into the F1 that
-  picks the checkpoint;
+  other seeds. ``geowarn eval segment`` on this folder reports a segmenter's false-alarm rate on
+  crack-free ground (``bg FA %``); listed in ``val_roots`` they would also count against the
+  validation F1 (models/MODEL_CARD.md, History, run 3);
 - ``gate/{train,val}/{crack,no_crack}``: crack / crack-free patches for the tile gate. Train:
   crops of every crack-seg train split, cracked and plain brick walls, background rasters and
   synthetic terrain. Val: the same from the selection sources only

@@ -72,10 +72,11 @@ VAL_COLUMNS = {
         "val_iou",
         "val_ods_f1",
         "val_ois_f1",
+        "val_background_fp_rate",
     ),
 }
 DEFAULT_MONITOR = {"classify": "val_F1", "segment": "val_f1_tol"}
-_LOWER_IS_BETTER = ("val_MA", "val_FA")
+_LOWER_IS_BETTER = ("val_MA", "val_FA", "val_background_fp_rate")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -112,3 +112,32 @@ def test_table_lists_each_model() -> None:
     lines = text.splitlines()
     assert len(lines) == 3 and "F1@2px" in lines[0] and "OIS" in lines[0]
     assert lines[1].startswith("unet-s") and lines[2].startswith("baseline")
+
+
+def test_crack_free_images_give_a_false_alarm_rate_per_threshold() -> None:
+    truth = _line((32, 32), 10)
+    scorer = SegmentationScorer(threshold=0.5, sweep=[0.25, 0.5, 0.75])
+    scorer.add(truth.astype(np.float32), truth)  # a cracked image: not part of the rate
+    free = np.zeros((32, 32), np.float32)
+    free[:4, :] = 0.6  # 128 of 1,024 pixels above 0.5
+    free[4:6, :] = 0.3  # 64 more above 0.25
+    scorer.add(free, np.zeros((32, 32), bool))
+    scorer.add(np.zeros((16, 16), np.float32), np.zeros((16, 16), bool))  # 256 clean pixels
+    r = scorer.report()
+    assert r["background_images"] == 2
+    assert r["background_fp_rate"] == pytest.approx(128 / 1280)
+    rates = [p["background_fp_rate"] for p in r["pr_curve"]]
+    assert rates == pytest.approx([192 / 1280, 128 / 1280, 0.0])
+    assert r["precision_tol"] < 1.0  # the false pixels still count against precision
+    assert "bg FA %" in format_segmentation_table({"m": r}).splitlines()[0]
+    assert format_segmentation_table({"m": r}).splitlines()[1].endswith("10.00")
+
+
+def test_without_crack_free_images_there_is_no_false_alarm_rate() -> None:
+    truth = _line((32, 32), 10)
+    scorer = SegmentationScorer()
+    scorer.add(truth.astype(np.float32), truth)
+    r = scorer.report()
+    assert r["background_images"] == 0 and r["background_fp_rate"] is None
+    assert all(p["background_fp_rate"] is None for p in r["pr_curve"])
+    assert "bg FA" not in format_segmentation_table({"m": r})

@@ -52,6 +52,18 @@ def make_pairs(root: Path, n: int = 8, h: int = 40, w: int = 48, seed: int = 0) 
     return root
 
 
+def make_crack_free(root: Path, n: int = 3, side: int = 32, seed: int = 5) -> Path:
+    """``n`` plain textured images with empty masks (crack-free ground)."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        image = np.clip(150 + rng.normal(0, 12, (side, side, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(root / "images" / f"{i:03d}.png")
+        Image.fromarray(np.zeros((side, side), np.uint8)).save(root / "masks" / f"{i:03d}.png")
+    return root
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("data")
@@ -197,9 +209,11 @@ def test_segment_train_and_eval_json(
     assert main([*args, "--set", "augment.crop=32", "--set", "model.options={base_channels: 4, depth: 2}", *FAST]) == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
     assert [r["epoch"] for r in history] == [1, 2] and "val_f1_tol" in history[0]
+    assert history[0]["val_background_fp_rate"] is None  # no crack-free validation images
     assert main([*args, "--set", "augment.crop=30", *FAST]) == 2  # not a multiple of 16
     assert "multiple of 16" in capsys.readouterr().err
     report = tmp_path / "eval.json"
+    crack_free = make_crack_free(tmp_path / "crack-free")
     assert (
         main(
             [
@@ -209,6 +223,7 @@ def test_segment_train_and_eval_json(
                 str(out / "best.pt"),
                 "--data",
                 str(folders["seg"]),
+                str(crack_free),
                 "--json",
                 str(report),
                 "-q",
@@ -216,11 +231,16 @@ def test_segment_train_and_eval_json(
         )
         == 0
     )
-    assert "F1@2px" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "F1@2px" in table
     data = json.loads(report.read_text())
     assert data["task"] == "segment" and data["model"] == "unet-s"
     row = data["reports"][str(folders["seg"])]
     assert row["n_images"] == 8 and 0 <= row["f1_tol"] <= 1 and row["threshold"] == data["threshold"]
+    assert row["background_fp_rate"] is None
+    free = data["reports"][str(crack_free)]
+    assert free["background_images"] == 3 and 0 <= free["background_fp_rate"] <= 1
+    assert "bg FA %" in table
 
 
 def test_eval_classify_json(
