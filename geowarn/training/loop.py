@@ -422,6 +422,11 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
         val, threshold = t.validate()
         row = {"epoch": epoch, "train_loss": train_loss, **val, "lr": lr}
         row["seconds"] = time.time() - began
+        if row.get(monitor, 0.0) is None and monitor == "val_background_fp_rate":
+            raise ConfigError(
+                f"train.monitor={monitor}: the validation folders hold no crack-free image (empty mask); "
+                "add one to data.val_roots (e.g. runs/defaults-data/segment-background) or monitor val_f1_tol"
+            )
         history.append(row)
         if _improved(row.get(monitor), best["value"], higher, cfg.train.min_delta):
             best = {"epoch": epoch, "value": row[monitor], "threshold": threshold}
