@@ -372,8 +372,21 @@ def fit(cfg: RunConfig, resume: Path | None = None, progress: bool | None = None
         return _fit(trainer, monitor, higher, resume)
 
 
+def _check_monitor_data(t: Trainer, monitor: str) -> None:
+    """Monitoring a false-alarm rate needs crack-free validation images; without any, stop before training."""
+    if monitor != "val_background_fp_rate":
+        return
+    masks = (t.val_set.raw(i)[1] for i in range(len(t.val_set)))
+    if not any(mask is not None and not mask.any() for mask in masks):
+        raise ConfigError(
+            f"train.monitor={monitor}: the validation folders hold no crack-free image (empty mask); "
+            "add one to data.val_roots (e.g. runs/defaults-data/segment-background) or monitor val_f1_tol"
+        )
+
+
 def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[str, Any]:
     cfg, out = t.cfg, t.cfg.out
+    _check_monitor_data(t, monitor)
     write_json_atomic(out / "splits.json", split_record(t.splits))
     trainable = apply_strategy(t.model, t.spec, cfg.transfer.strategy)
     opt = make_optimizer(trainable, cfg)
@@ -422,11 +435,6 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
         val, threshold = t.validate()
         row = {"epoch": epoch, "train_loss": train_loss, **val, "lr": lr}
         row["seconds"] = time.time() - began
-        if row.get(monitor, 0.0) is None and monitor == "val_background_fp_rate":
-            raise ConfigError(
-                f"train.monitor={monitor}: the validation folders hold no crack-free image (empty mask); "
-                "add one to data.val_roots (e.g. runs/defaults-data/segment-background) or monitor val_f1_tol"
-            )
         history.append(row)
         if _improved(row.get(monitor), best["value"], higher, cfg.train.min_delta):
             best = {"epoch": epoch, "value": row[monitor], "threshold": threshold}

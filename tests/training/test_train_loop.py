@@ -211,8 +211,9 @@ def test_segment_train_and_eval_json(
     assert [r["epoch"] for r in history] == [1, 2] and "val_f1_tol" in history[0]
     assert history[0]["val_background_fp_rate"] is None  # no crack-free validation images
     nothing_to_rate = ["--out", str(tmp_path / "seg-fa"), "--set", "train.monitor=val_background_fp_rate"]
-    assert main([*args, *nothing_to_rate, "--set", "augment.crop=32", "--epochs", "1", *FAST]) == 2
+    assert main([*args, *nothing_to_rate, "--set", "augment.crop=32", "--epochs", "1", *FAST]) == 2  # before training
     assert "no crack-free image" in capsys.readouterr().err
+    assert not (tmp_path / "seg-fa" / "last.pt").exists()
     assert main([*args, "--set", "augment.crop=30", *FAST]) == 2  # not a multiple of 16
     assert "multiple of 16" in capsys.readouterr().err
     report = tmp_path / "eval.json"
