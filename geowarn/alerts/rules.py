@@ -119,6 +119,9 @@ class Rules(_Strict):
     footprint_tolerance_px: float = Field(3.0, ge=0)  # extension counts beyond earlier detections by more than this
     min_branch_px: float = Field(10.0, ge=0)  # side branches shorter than this are skeleton spurs, not extension
     join_gap_px: float = Field(15.0, ge=0)  # a new piece starting this close ahead of a tip continues it (0: off)
+    # ... and across the gap the segmenter's probability or the imagery's dark line shows crack (both 0: off)
+    join_min_gap_prob: float = Field(0.35, ge=0, le=1)
+    join_min_line_contrast: float = Field(0.06, ge=0, le=1)
     lookback_surveys: int = Field(3, ge=0)  # earlier surveys re-segmented under new-looking pieces (0: off)
     lookback_prob_threshold: float = Field(0.35, gt=0, le=1)  # earlier crack probability meaning "already there"
     lookback_line_ratio: float = Field(0.5, ge=0, le=1)  # earlier dark-line contrast share meaning "already there"

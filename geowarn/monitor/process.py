@@ -29,10 +29,11 @@ from geowarn.alerts.rules import Rules, SiteConfig
 from geowarn.config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
-from geowarn.inference.detect import GPKG_NAME, RUN_NAME, detect, load_cascade
+from geowarn.inference.detect import GPKG_NAME, PROB_NAME, RUN_NAME, detect, load_cascade
 from geowarn.logs import log_event
 from geowarn.monitor.assess import AssessmentInput, current_levels, record_assessment
 from geowarn.monitor.cracks import read_detected_cracks
+from geowarn.monitor.join_gap import GapEvidence
 from geowarn.monitor.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
 from geowarn.monitor.reminders import queue_reminders
 from geowarn.monitor.track_step import Footprint, TrackedCrack, track_survey
@@ -122,6 +123,19 @@ class _Prepared:
     registration: Registration | None
     seen_before: list[BaseGeometry] = field(default_factory=list)
     no_line: list[BaseGeometry] = field(default_factory=list)
+
+
+def _gap_evidence(survey: Survey, out_dir: Path, frame: tuple[float, float], rules: Rules) -> GapEvidence:
+    """What a tip join needs across its gap, read from this survey's imagery and probability raster."""
+    return GapEvidence(
+        Path(survey.path),
+        out_dir / PROB_NAME,
+        frame,
+        0.5 * survey.gsd_m,
+        min_contrast=rules.join_min_line_contrast,
+        min_probability=rules.join_min_gap_prob,
+        radius_px=LOOK_RADIUS_PX,
+    )
 
 
 class Processor:
@@ -284,7 +298,10 @@ class Processor:
                 return [f"{head}; FLAGGED, {why}" + (f"; alert {alert}" if alert else "")]
             reg_unc = (reg.residual_m / reg.crs_unit_m) if reg is not None else 0.0
             discounted = prepared.seen_before + prepared.no_line
-            outcome = track_survey(session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, discounted)
+            with _gap_evidence(survey, prepared.out_dir, frame, rules) as gap_evidence:
+                outcome = track_survey(
+                    session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, discounted, gap_evidence
+                )
             new_by_zone = outcome.new_by_zone if reference is not None else {}
             history = [
                 Previous.from_detail(a.level, a.candidate_level, a.detail)

@@ -28,7 +28,7 @@ from geowarn.tracking.growth import (
     inverse_velocity,
     track_growth,
 )
-from geowarn.tracking.match import CrackShape, TrackingParams, match_cracks
+from geowarn.tracking.match import CrackShape, GapCheck, TrackingParams, match_cracks
 
 #: Most recent rates used by the inverse-velocity fit.
 FAILURE_RATES = 5
@@ -228,10 +228,11 @@ def track_survey(
     rules: Rules,
     buffer_m: float,
     seen_before: list[BaseGeometry] | None = None,
+    gap_is_crack: GapCheck | None = None,
 ) -> TrackingOutcome:
     """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth.
 
-    ``seen_before``: see ``Footprint``.
+    ``seen_before``: see ``Footprint``; ``gap_is_crack``: the evidence a tip join needs (``match_cracks``).
     """
     candidates = session.scalars(
         select(Track).where(Track.site_id == survey.site_id, Track.status.in_(("active", "missing")))
@@ -242,6 +243,7 @@ def track_survey(
         {tid: _shape(c) for tid, c in last.items()},
         [_shape(c) for c in cracks],
         TrackingParams(buffer_m=buffer_m, join_gap_m=rules.join_gap_px * survey.gsd_m),
+        gap_is_crack,
     )
     by_key = {c.id: c for c in cracks}
     last_dates = {

@@ -13,19 +13,25 @@ of its own, a few centimetres beyond the old tip (the fresh part is narrower and
 continued crack, running on in the tip's direction and not starting behind the tip, is joined to
 that crack's track instead of being new; a piece beyond a joined one joins the same track. (The
 gap's own direction is not required to follow the tip: the skeleton of a blunt crack end often
-forks, so the piece may start beside the fork's branch nearest to it.)
+forks, so the piece may start beside the fork's branch nearest to it.) Geometry alone cannot tell
+a crack segmented apart from a separate crack starting just ahead of it in line: given
+``gap_is_crack``, a join also needs it to find crack across the gap (the caller reads the survey's
+rasters, ``geowarn.monitor.join_gap``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from shapely import line_merge
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
+
+#: Whether a survey shows crack across the gap between two site-frame points (tip, piece end).
+GapCheck = Callable[[Point, Point], bool]
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,10 @@ def link_score(
 
 
 def match_cracks(
-    tracks: Mapping[int, CrackShape], cracks: Sequence[CrackShape], params: TrackingParams | None = None
+    tracks: Mapping[int, CrackShape],
+    cracks: Sequence[CrackShape],
+    params: TrackingParams | None = None,
+    gap_is_crack: GapCheck | None = None,
 ) -> Assignment:
     """Decide, for each new crack, which track it continues (see the module docstring)."""
     params = params or TrackingParams()
@@ -154,7 +163,7 @@ def match_cracks(
     unlinked = [c for c in cracks if c.key not in linked_cracks]
     if params.join_gap_m > 0:
         continued = [c for c in cracks if c.key in result.continued]
-        result.joined = join_beyond_tips(continued, unlinked, result.continued, params)
+        result.joined = join_beyond_tips(continued, unlinked, result.continued, params, gap_is_crack)
     result.new = [c.key for c in unlinked if c.key not in result.joined]
     result.missing = [t for t in tracks if t not in linked_tracks]
     return result
@@ -214,22 +223,31 @@ def join_beyond_tips(
     unlinked: Sequence[CrackShape],
     track_of: Mapping[int, int],
     params: TrackingParams,
+    gap_is_crack: GapCheck | None = None,
 ) -> dict[int, int]:
-    """Unlinked cracks (key -> track id) that carry on beyond a free tip of a continued crack (or of one joined)."""
+    """Unlinked cracks (key -> track id) that carry on beyond a free tip of a continued crack (or of one joined).
+
+    Each piece takes the nearest tip it carries on from whose gap ``gap_is_crack`` (when given) accepts.
+    """
     span = 2.0 * params.join_gap_m
     anchors = [(track_of[c.key], tip) for c in continued for tip in free_tips(c.centerline, span)]
     pieces = {c.key: free_tips(c.centerline, span) for c in unlinked if not c.centerline.is_empty}
     joined: dict[int, int] = {}
     while anchors:
-        best: dict[int, tuple[float, int]] = {}
+        found: dict[int, int] = {}
         for key, ends in pieces.items():
-            for track_id, tip in anchors:
-                for end in ends:
-                    gap = _continues(tip, end, params)
-                    if gap is not None and (key not in best or gap < best[key][0]):
-                        best[key] = (gap, track_id)
+            options = sorted(
+                (gap, track_id, i, j)
+                for i, (track_id, tip) in enumerate(anchors)
+                for j, end in enumerate(ends)
+                if (gap := _continues(tip, end, params)) is not None
+            )
+            for _, track_id, i, j in options:
+                if gap_is_crack is None or gap_is_crack(anchors[i][1].point, ends[j].point):
+                    found[key] = track_id
+                    break
         anchors = []
-        for key, (_, track_id) in sorted(best.items()):
+        for key, track_id in sorted(found.items()):
             joined[key] = track_id
             anchors += [(track_id, tip) for tip in pieces.pop(key)]
     return joined

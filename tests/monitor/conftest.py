@@ -37,7 +37,7 @@ def write_scene(
     under its 0.5 threshold, so they are visible in the imagery but not delineated.
     """
     img = np.ascontiguousarray(textured(seed).transpose(1, 2, 0))
-    for group, colour in ((lines, (25, 20, 18)), (faint, (58, 58, 58))):
+    for group, colour in ((faint, (58, 58, 58)), (lines, (25, 20, 18))):  # dark lines over faint ones
         for line in group:
             pts = np.round(np.asarray(line, np.float64) * 16).astype(np.int32)
             cv2.polylines(img, [pts], False, colour, 6, cv2.LINE_AA, shift=4)

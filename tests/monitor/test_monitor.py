@@ -13,7 +13,7 @@ from geowarn.errors import ConfigError, InvalidRasterError
 from geowarn.monitor.process import Processor, monitor
 from geowarn.monitor.sites import add_site, add_survey
 from geowarn.monitor.workspace import Workspace, open_workspace
-from geowarn.store.schema import Alert, Assessment, Crack, Delivery, Growth, Survey, Track
+from geowarn.store.schema import Alert, Assessment, Crack, Delivery, Growth, Survey, Track, TrackEvent
 
 GSD = 0.01
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 8), date(2026, 5, 15)
@@ -207,9 +207,10 @@ def test_monitoring_segments_every_tile_by_default(ws: Workspace) -> None:
 
 
 def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
-    beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 10.0]  # 10 px gap after the old tip
+    beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 20.0]  # 20 px gap after the old tip
+    gap = [p for p in main_crack(290.0) if 252.0 <= p[0] <= 284.0]  # visible there, too faint to delineate
     add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200.0), STABLE]), D1)
-    add_survey(ws, "slope-a", scene("s2.tif", [main_crack(200.0), beyond, STABLE], offset=OFFSETS[1]), D2)
+    add_survey(ws, "slope-a", scene("s2.tif", [main_crack(200.0), beyond, STABLE], offset=OFFSETS[1], faint=[gap]), D2)
     monitor(ws, "slope-a", processor=Processor(ws, cascade=toy_cascade), today=D2)
     with ws.store.transaction() as s:
         first, second = s.scalars(select(Survey).order_by(Survey.acquired_on)).all()
@@ -222,3 +223,21 @@ def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: Workspace,
         assert extension["significant"] and extension["delta_m"] == pytest.approx(piece_length, abs=2 * GSD)
         assessment = s.scalars(select(Assessment).where(Assessment.survey_id == second.id)).one()
     assert not any("new crack" in r for r in assessment.detail["reasons"]), assessment.detail["reasons"]
+
+
+def test_a_new_crack_just_ahead_of_a_tip_across_intact_ground_is_not_growth(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+    beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 20.0]  # same geometry, no line across the gap
+    add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200.0), STABLE]), D1)
+    add_survey(ws, "slope-a", scene("s2.tif", [main_crack(200.0), beyond, STABLE], offset=OFFSETS[1]), D2)
+    monitor(ws, "slope-a", processor=Processor(ws, cascade=toy_cascade), today=D2)
+    with ws.store.transaction() as s:
+        first, second = s.scalars(select(Survey).order_by(Survey.acquired_on)).all()
+        main_track = max(s.scalars(select(Crack).where(Crack.survey_id == first.id)), key=lambda c: c.length_m).track_id
+        piece = s.scalars(select(Track).where(Track.first_survey_id == second.id)).one()
+        assert piece.parent_track_id is None
+        kinds = s.scalars(select(TrackEvent.kind).where(TrackEvent.track_id == piece.id)).all()
+        assert kinds == ["new"]
+        growth = s.scalars(select(Growth).where(Growth.track_id == main_track)).one()
+        assert not growth.metrics["extension"]["significant"]
+        assessment = s.scalars(select(Assessment).where(Assessment.survey_id == second.id)).one()
+    assert any("new crack" in r for r in assessment.detail["reasons"]), assessment.detail["reasons"]

@@ -1,4 +1,4 @@
-from shapely.geometry import LineString, MultiLineString
+from shapely.geometry import LineString, MultiLineString, Point
 
 from geowarn.tracking.match import CrackShape, TrackingParams, axial_difference, match_cracks
 
@@ -78,3 +78,27 @@ def test_a_forked_blunt_tip_still_takes_the_piece_beyond_it() -> None:
     piece = shape(21, (0.44, -4.735), (0.93, -4.755))
     a = match_cracks(tracks, [CrackShape(2, fork, fork.length), piece], JOIN)
     assert a.continued == {2: 10} and a.joined == {21: 10}
+
+
+def test_a_piece_with_intact_ground_before_it_stays_new() -> None:
+    tracks = {1: shape(10, (0, 0), (2, 0))}
+    grown = [shape(20, (0, 0), (2, 0)), shape(21, (2.1, 0), (2.6, 0))]
+    asked: list[tuple[tuple[float, float], tuple[float, float]]] = []
+
+    def intact(a: Point, b: Point) -> bool:
+        asked.append(((a.x, a.y), (b.x, b.y)))
+        return False
+
+    a = match_cracks(tracks, grown, JOIN, intact)
+    assert a.joined == {} and a.new == [21]
+    assert asked == [((2.0, 0.0), (2.1, 0.0))]  # the gap from the tip to the piece's near end
+
+
+def test_a_piece_takes_the_nearest_tip_whose_gap_shows_crack() -> None:
+    # Two cracks end near the piece; the gap to the nearer one is intact ground, the other's is crack.
+    tracks = {1: shape(10, (0, 0), (2, 0)), 2: shape(11, (0, 0.6), (1.98, 0.08))}
+    cracks = [shape(20, (0, 0), (2, 0)), shape(21, (0, 0.6), (1.98, 0.08)), shape(22, (2.1, 0.02), (2.6, 0.02))]
+    nearest = match_cracks(tracks, cracks, JOIN)
+    assert nearest.joined == {22: 1}
+    checked = match_cracks(tracks, cracks, JOIN, lambda a, b: a.x < 1.99)
+    assert checked.joined == {22: 2}
