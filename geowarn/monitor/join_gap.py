@@ -127,9 +127,11 @@ class GapEvidence:
         return _median(values)
 
     def __call__(self, a: Point, b: Point) -> bool:
-        readings = (
-            (self.probability(a, b), self.min_probability),
-            (self.contrast(a, b), self.min_contrast),
-        )
-        known = [(value, need) for value, need in readings if value is not None and need > 0]
-        return not known or any(value >= need for value, need in known)
+        read_any = False
+        for read, need in ((self.probability, self.min_probability), (self.contrast, self.min_contrast)):
+            value = read(a, b) if need > 0 else None
+            if value is not None:
+                if value >= need:
+                    return True  # the imagery is not read where the probability already shows crack
+                read_any = True
+        return not read_any
