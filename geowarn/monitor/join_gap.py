@@ -22,10 +22,10 @@ import rasterio
 from numpy.typing import NDArray
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
-from scipy.ndimage import maximum_filter
 from shapely.geometry import Point
 
 from geowarn.monitor.line_contrast import relative_contrast, unit_normals
+from geowarn.monitor.lookback import highest_within
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class GapEvidence:
         points = self._points(a, b)
         cols, rows = ~src.transform * (points[:, 0] - self.frame[0], points[:, 1] - self.frame[1])
         cols, rows = np.floor(np.asarray(cols)).astype(int), np.floor(np.asarray(rows)).astype(int)
-        reach = int(np.ceil(self.radius_px))
+        reach = max(0, round(self.radius_px))
         c0, r0 = cols.min() - reach, rows.min() - reach
         window = Window(c0, r0, cols.max() + reach - c0 + 1, rows.max() + reach - r0 + 1)
         full = Window(0, 0, src.width, src.height)
@@ -118,8 +118,7 @@ class GapEvidence:
         except rasterio.errors.WindowError:
             return None  # the gap lies off the raster
         band = src.read(1, window=window, masked=True)
-        prob = np.asarray(band.filled(0), np.float64) / 255.0
-        prob = maximum_filter(prob, size=2 * reach + 1, mode="nearest")
+        prob = highest_within(np.asarray(band.filled(0), np.float32) / 255.0, self.radius_px)
         r, c = rows - int(window.row_off), cols - int(window.col_off)
         inside = (r >= 0) & (r < prob.shape[0]) & (c >= 0) & (c < prob.shape[1])
         values = np.full(len(points), np.nan)

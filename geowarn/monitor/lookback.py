@@ -59,6 +59,15 @@ LINE_SMOOTH_PX = 5.0
 MAX_MERGED_SIDE_PX = 2048
 
 
+def highest_within(prob: NDArray[np.float32], radius_px: float) -> NDArray[np.float32]:
+    """Each pixel's highest probability within ``radius_px`` (a disk): what a point of a line reads."""
+    radius = max(0, round(radius_px))
+    if not radius:
+        return prob
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.asarray(cv2.dilate(prob, kernel), np.float32)
+
+
 @dataclass(frozen=True)
 class EarlierImage:
     """An earlier survey's orthomosaic and its shift into the site frame (site = survey + frame)."""
@@ -257,12 +266,7 @@ class ImageLookback:
         prob = self.cascade.segment(np.pad(model_rgb, pad, mode="edge")[None], self.batch)[:, :mh, :mw]
         if (mh, mw) != (h, w):
             prob = np.asarray(resize_stack(prob, w, h, cv2.INTER_LINEAR), np.float32)
-        prob = np.where(valid, prob[0], 0.0).astype(np.float32)
-        radius = max(0, round(self.settings.radius_px))
-        if radius:
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-            prob = np.asarray(cv2.dilate(prob, kernel), np.float32)
-        return prob
+        return highest_within(np.where(valid, prob[0], 0.0).astype(np.float32), self.settings.radius_px)
 
     def _seen_in(
         self,
