@@ -197,10 +197,10 @@ def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
 
     p = sub.add_parser(
         "defaults-data",
-        help="write the training folders of the shipped models (unet-s, tilecls-s)",
-        description="Seeded crack-free crops (OUT/segment-background/train) and gate patches "
-        "(OUT/gate/{train,val}/{crack,no_crack}) cut from --data, for config/train/unet-s.yaml and "
-        "config/train/tilecls-s.yaml. Held-out test data is never read.",
+        help="write the training folders of the gate (tilecls-s) and of unet-s-epochs.yaml",
+        description="Seeded crack-free crops (OUT/segment-background/{train,val}) and gate patches "
+        "(OUT/gate/{train,val}/{crack,no_crack}) cut from --data, for config/train/tilecls-s.yaml and "
+        "config/train/unet-s-epochs.yaml. Held-out test data is never read.",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     p.add_argument("--out", type=Path, default=Path("runs/defaults-data"), help="output folder")

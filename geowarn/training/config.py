@@ -8,7 +8,7 @@ document every key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,6 +37,21 @@ class SourceConfig(_Section):
     limit: int | None = Field(None, ge=1)
 
 
+class BackgroundConfig(_Section):
+    """Crack-free crops cut when a ``draws`` run starts, from a folder in geowarn's data layout.
+
+    Sources: the training background rasters of ``geotiff/`` and the first 80 % of
+    ``crack-cls/brickwork/no_crack`` (see :mod:`geowarn.training.datasets`), plus synthetic
+    slope terrain. The run's draw generator cuts them, so the crops follow from ``train.seed``.
+    """
+
+    data: Path = Field(description="data folder holding geotiff/ and crack-cls/ (e.g. ../shared/data)")
+    size: int = Field(128, ge=8, description="crop side in pixels")
+    per_image: int = Field(4, ge=0, description="crops from each background image")
+    per_large_image: int = Field(200, ge=0, description="more crops from images at least 1024 px on each side")
+    synthetic: int = Field(500, ge=0, description="crops of synthetic slope terrain")
+
+
 class DataConfig(_Section):
     """Folders of the training and validation sets."""
 
@@ -54,6 +69,11 @@ class DataConfig(_Section):
     merge_with: list[SourceConfig] = Field(default_factory=list)
     cache: bool = True
     balance_classes: bool = False
+    sampler: Literal["shuffle", "draws"] = Field(
+        "shuffle", description="shuffle: epochs over the training set; draws: batches drawn with replacement"
+    )
+    background_per_batch: int = Field(0, ge=0, description="draws: crack-free crops (data.backgrounds) per batch")
+    backgrounds: BackgroundConfig | None = None
 
 
 class AugmentConfig(_Section):
@@ -105,6 +125,9 @@ class ScheduleConfig(_Section):
     min_lr_ratio: float = Field(0.0, ge=0, le=1)
     onecycle_pct: float = Field(0.3, gt=0, lt=1)
     onecycle_div: float = Field(25.0, ge=1)
+    cycle_momentum: bool = Field(
+        False, description="onecycle: torch's OneCycleLR, also cycling momentum / Adam beta1 0.95-0.85-0.95"
+    )
 
 
 class LossConfig(_Section):
@@ -136,6 +159,7 @@ class LoopConfig(_Section):
     select_threshold: bool = True
     threshold_recall: float | None = Field(None, gt=0, le=1)
     ema_decay: float | None = Field(None, gt=0, lt=1)
+    steps_per_epoch: int | None = Field(None, ge=1, description="data.sampler draws: batches between validations")
 
 
 class TransferConfig(_Section):
@@ -171,7 +195,32 @@ class RunConfig(_Section):
             raise ValueError("train.threshold_recall is for classifiers; segmenters take the validation ODS threshold")
         if self.loss.name == "dice" and self.task == "classify":
             raise ValueError("loss 'dice' is for segmentation; use bce or focal to classify")
+        self._check_draws()
+        if self.schedule.cycle_momentum and (self.schedule.name != "onecycle" or self.schedule.min_lr_ratio):
+            raise ValueError(
+                "schedule.cycle_momentum uses torch's OneCycleLR (final rate lr / onecycle_div / 1e4): "
+                "set schedule.name onecycle and min_lr_ratio 0, or cycle_momentum false"
+            )
         return self
+
+    def _check_draws(self) -> None:
+        d = self.data
+        if d.sampler == "shuffle":
+            if d.background_per_batch or d.backgrounds is not None or self.train.steps_per_epoch is not None:
+                raise ValueError(
+                    "data.background_per_batch, data.backgrounds and train.steps_per_epoch are for data.sampler "
+                    "draws; set it, or remove them"
+                )
+            return
+        if self.task != "segment":
+            raise ValueError("data.sampler draws is for segmenters; classifiers use shuffle (and balance_classes)")
+        if d.background_per_batch >= self.train.batch_size:
+            raise ValueError(
+                f"data.background_per_batch={d.background_per_batch} leaves no crack image in batches of "
+                f"{self.train.batch_size}; use fewer than train.batch_size"
+            )
+        if d.background_per_batch and d.backgrounds is None:
+            raise ValueError("data.background_per_batch needs data.backgrounds: the crack-free crops to draw from")
 
     @property
     def loss_name(self) -> str:
@@ -247,8 +296,9 @@ def _section_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         field = cls.model_fields.get(str(part))
         annotation = field.annotation if field else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            cls = annotation
+        section = next((a for a in (annotation, *get_args(annotation)) if _is_section(a)), None)
+        if section is not None:
+            cls = section
         elif isinstance(part, int) and cls is DataConfig:
             cls = SourceConfig
         elif str(part) == "merge_with":
@@ -256,6 +306,10 @@ def _section_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         else:
             return None
     return cls
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _hint(err: Any) -> str:

@@ -145,6 +145,24 @@ def brick_crack_images(data: Path, split: Literal["train", "val"]) -> list[NDArr
     return [read_rgb(p) for p in _split_sorted(paths, split)]
 
 
+def background_pool(
+    images: Sequence[NDArray[np.uint8]],
+    size: int,
+    rng: np.random.Generator,
+    per_image: int,
+    per_large_image: int,
+    synthetic: int,
+) -> list[NDArray[np.uint8]]:
+    """Crack-free ``size`` px crops of ``images`` and of synthetic terrain, drawn with ``rng``.
+
+    In this order: ``per_image`` from each image (smaller images give none), ``per_large_image``
+    more from each image at least 1024 px on both sides, then ``synthetic`` terrain crops.
+    """
+    crops = crack_free_crops(images, size, per_image, rng)
+    crops += crack_free_crops([im for im in images if min(im.shape[:2]) >= 1024], size, per_large_image, rng)
+    return crops + synthetic_backgrounds(synthetic, size, rng)
+
+
 def synthetic_backgrounds(count: int, size: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
     """Crack-free crops of the synthetic slope terrain (domain randomisation for soil/gravel).
 

@@ -1,8 +1,8 @@
 """Training folders of the shipped cascade, cut from the shared data (``geowarn defaults-data``).
 
 The default models are trained by ``geowarn train`` like any other; this module writes the
-folders that ``config/train/unet-s.yaml`` and ``config/train/tilecls-s.yaml`` read besides the
-crack-seg pairs themselves:
+folders that ``config/train/tilecls-s.yaml`` and ``config/train/unet-s-epochs.yaml`` read besides
+the crack-seg pairs themselves (``config/train/unet-s.yaml`` cuts its crack-free crops itself):
 
 - ``segment-background/train/{images,masks}``: crack-free crops (empty masks) of the training
   background rasters, the first 80 % of the brick walls and the synthetic slope terrain, so the
@@ -38,6 +38,7 @@ from geowarn.errors import ConfigError, OutputError
 from geowarn.provenance import write_json_atomic
 from geowarn.training.datasets import (
     background_images,
+    background_pool,
     brick_crack_images,
     crack_free_crops,
     discover_pairs,
@@ -114,11 +115,9 @@ def segment_background_crops(data: Path, opts: DefaultsDataOptions, rng: np.rand
     They are ``opts.background_crop`` px, larger than the training crop, so the random crop of
     each epoch shows other ground: more variety for the same share of a batch.
     """
-    images = background_images(data, "train")
     side = opts.background_crop
-    pool = _padded_crops(images, side, rng, per_image=4)
-    pool += crack_free_crops([im for im in images if min(im.shape[:2]) >= 1024], side, per_image=200, rng=rng)
-    pool += synthetic_backgrounds(opts.segment_synthetic, side, rng)
+    padded = [pad_to(im, side) for im in background_images(data, "train")]
+    pool = background_pool(padded, side, rng, per_image=4, per_large_image=200, synthetic=opts.segment_synthetic)
     if len(pool) <= opts.segment_backgrounds:
         return pool
     keep = np.sort(rng.choice(len(pool), opts.segment_backgrounds, replace=False))

@@ -7,7 +7,8 @@ exponential moving average of the weights is updated after every step; it is wha
 what the checkpoints hold as ``state_dict`` (the raw weights travel as ``train_state_dict``, and
 the count of averaged steps as ``ema_n_averaged``, for resuming), which damps the
 epoch-to-epoch swings of the checkpoint choice. Every epoch reseeds the generators from
-(seed, epoch), so a resumed run repeats exactly what an uninterrupted one does.
+(seed, epoch), so a resumed run repeats exactly what an uninterrupted one does. With
+``data.sampler: draws`` batches are drawn with replacement instead (:mod:`geowarn.training.draws`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from geowarn.provenance import write_json_atomic
 from geowarn.scoring import classification_report
 from geowarn.training.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
 from geowarn.training.config import RunConfig, ScheduleConfig
+from geowarn.training.draws import Draws, build_draws, draws_transform, model_batch
 from geowarn.training.evaluate import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
 from geowarn.training.folders import SampleDataset, Splits, collate, collect_splits, split_record
 from geowarn.training.losses import LossFn, build_loss
@@ -130,6 +132,18 @@ def lr_factor(step: int, total: int, per_epoch: int, s: ScheduleConfig) -> float
         factor = s.min_lr_ratio + (1 - s.min_lr_ratio) * (1 + math.cos(math.pi * progress)) / 2
     warmup = s.warmup_epochs * per_epoch
     return factor * min(1.0, (step + 1) / warmup) if warmup > 0 else factor
+
+
+def make_scheduler(
+    opt: torch.optim.Optimizer, s: ScheduleConfig, total: int, per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The schedule, stepped every batch; ``cycle_momentum`` uses torch's OneCycleLR (with its defaults)."""
+    if s.cycle_momentum:
+        peak = [group["lr"] for group in opt.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=peak, total_steps=total, pct_start=s.onecycle_pct, div_factor=s.onecycle_div
+        )
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total, per_epoch, s))
 
 
 def make_optimizer(params: list[nn.Parameter], cfg: RunConfig) -> torch.optim.Optimizer:
@@ -224,6 +238,7 @@ class Trainer:
     device: torch.device
     progress: bool
     ema: AveragedModel | None = None
+    draws: Draws | None = None
 
     @property
     def kept_model(self) -> nn.Module:
@@ -256,31 +271,51 @@ class Trainer:
         target = self.cfg.train.threshold_recall
         return best_f1_threshold(labels, probs) if target is None else threshold_for_recall(probs[labels], target)
 
-    def train_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched: Any, scaler: Any) -> float:
-        """One pass over the (seeded, shuffled, augmented) training set; the mean loss."""
-        seed = epoch_seed(self.cfg.train.seed, epoch)
-        seed_everything(seed)
+    @property
+    def batches_per_epoch(self) -> int:
+        """Optimiser steps per epoch."""
         batch = self.cfg.train.batch_size
-        generator = torch.Generator().manual_seed(seed)
+        if self.draws is not None:
+            return self.cfg.train.steps_per_epoch or batches_per_epoch(len(self.draws.dataset), batch)
+        return batches_per_epoch(len(self.train_set), batch)
+
+    def _loader(self, generator: torch.Generator) -> DataLoader[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch's batches: seeded shuffling (or class-balanced draws), or ``draws``."""
+        batch = self.cfg.train.batch_size
+        common: dict[str, Any] = {
+            "num_workers": self.cfg.train.num_workers,
+            "collate_fn": collate,
+            "generator": generator,
+            "worker_init_fn": _worker_init,
+            "pin_memory": self.device.type == "cuda",
+        }
+        if self.draws is not None:
+            draws = self.draws.sampler(batch, self.batches_per_epoch)
+            return DataLoader(self.draws.dataset, batch_sampler=draws, **common)
         sampler = balanced_sampler(self.train_set, generator) if self.cfg.data.balance_classes else None
-        loader = DataLoader(
+        return DataLoader(
             self.train_set,
             batch_size=batch,
             shuffle=sampler is None,
             sampler=sampler,
-            num_workers=self.cfg.train.num_workers,
-            collate_fn=collate,
-            generator=generator,
-            worker_init_fn=_worker_init,
             drop_last=len(self.train_set) % batch == 1 and len(self.train_set) > 1,  # see batches_per_epoch
-            pin_memory=self.device.type == "cuda",
+            **common,
         )
+
+    def train_epoch(self, epoch: int, opt: torch.optim.Optimizer, sched: Any, scaler: Any) -> float:
+        """One pass over the (seeded, shuffled, augmented) training set, or one epoch of draws; the mean loss."""
+        seed = epoch_seed(self.cfg.train.seed, epoch)
+        if self.draws is None:
+            seed_everything(seed)  # draws keep their generators running from the start (see draws)
+        loader = self._loader(torch.Generator().manual_seed(seed))
         amp_dtype, _ = amp_mode(self.cfg.train.amp, self.device)
         set_train_mode(self.model, self.spec, self.cfg.transfer.strategy)
         params = [p for p in self.model.parameters() if p.requires_grad]
         total, count = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{self.cfg.train.epochs}", disable=not self.progress, leave=False)
         for x, y in bar:
+            if self.draws is not None:
+                x = model_batch(x, self.spec, self.device)
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = self.model(x)
@@ -326,10 +361,15 @@ def build_trainer(cfg: RunConfig, progress: bool, initialise: bool = True) -> Tr
     spec = get_spec(cfg.model.name)
     _check_crop(cfg, spec)
     splits = collect_splits(cfg.data, cfg.task)
-    train_set = SampleDataset(splits.train_all, build_transform(cfg.augment, spec, cfg.task, True), cfg.data.cache)
+    drawing = cfg.data.sampler == "draws"
+    train_transform = draws_transform(cfg.augment) if drawing else build_transform(cfg.augment, spec, cfg.task, True)
+    train_set = SampleDataset(splits.train_all, train_transform, cfg.data.cache)
     val_set = SampleDataset(splits.val, build_transform(cfg.augment, spec, cfg.task, False), cfg.data.cache)
+    draws = build_draws(cfg, spec, train_set) if drawing else None
     seed_everything(cfg.train.seed)
     model = build_model(cfg.model.name, **cfg.model.options)
+    if drawing:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if cfg.transfer.init_from and initialise:
         report = init_from(model, spec, cfg.transfer.init_from)
         level = logging.WARNING if len(report.loaded) < len(report.skipped) else logging.INFO
@@ -339,7 +379,7 @@ def build_trainer(cfg: RunConfig, progress: bool, initialise: bool = True) -> Tr
     model = model.to(device)
     decay = cfg.train.ema_decay
     ema = None if decay is None else AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-    return Trainer(cfg, spec, model, splits, train_set, val_set, loss_fn, device, progress, ema)
+    return Trainer(cfg, spec, model, splits, train_set, val_set, loss_fn, device, progress, ema, draws)
 
 
 def _improved(value: float | None, best: float | None, higher: bool, min_delta: float) -> bool:
@@ -384,6 +424,17 @@ def _check_monitor_data(t: Trainer, monitor: str) -> None:
         )
 
 
+def _check_schedule_length(resume: Path, cfg: RunConfig, saved: dict[str, Any], per_epoch: int) -> None:
+    """A resumed run must keep the length of a torch OneCycleLR schedule, which counts its steps."""
+    trained = saved.get("total_steps")
+    if not cfg.schedule.cycle_momentum or trained is None or trained == per_epoch * cfg.train.epochs:
+        return
+    raise ConfigError(
+        f"{resume}: its schedule (schedule.cycle_momentum) was set for {trained} steps and cannot be stretched "
+        f"to train.epochs={cfg.train.epochs}; resume with train.epochs={trained // per_epoch}"
+    )
+
+
 def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[str, Any]:
     cfg, out = t.cfg, t.cfg.out
     _check_monitor_data(t, monitor)
@@ -392,9 +443,8 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
     opt = make_optimizer(trainable, cfg)
     _, use_scaler = amp_mode(cfg.train.amp, t.device)
     scaler = torch.amp.GradScaler(t.device.type, enabled=use_scaler)
-    per_epoch = batches_per_epoch(len(t.train_set), cfg.train.batch_size)
-    total = per_epoch * cfg.train.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total, per_epoch, cfg.schedule))
+    per_epoch = t.batches_per_epoch
+    sched = make_scheduler(opt, cfg.schedule, per_epoch * cfg.train.epochs, per_epoch)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": None, "value": None, "threshold": 0.5}
     start_epoch = 1
@@ -406,7 +456,12 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
                 raise ConfigError(f"{resume}: saved without train.ema_decay; resume it with the same config")
             t.ema.module.load_state_dict(ckpt["state_dict"])
             t.ema.n_averaged.fill_(int(ckpt["ema_n_averaged"]))
+        if t.draws is not None:
+            if "draws_rng" not in ckpt:
+                raise ConfigError(f"{resume}: saved without data.sampler draws; resume it with the same config")
+            t.draws.restore(ckpt["draws_rng"])
         opt.load_state_dict(ckpt["optimizer"])
+        _check_schedule_length(resume, cfg, ckpt["scheduler"], per_epoch)
         sched.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
@@ -452,6 +507,8 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
         }
         if t.ema is not None:
             fields |= {"train_state_dict": t.model.state_dict(), "ema_n_averaged": int(t.ema.n_averaged)}
+        if t.draws is not None:
+            fields["draws_rng"] = t.draws.state()
         save_checkpoint(out / "last.pt", **fields)
         if best["epoch"] == epoch:
             save_checkpoint(out / "best.pt", **fields)

@@ -42,7 +42,10 @@ TRAINING_DATA = {
 
 
 def training_record(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """What the manifest keeps of a run: settings, chosen epoch and its validation figures."""
+    """What the manifest keeps of a run: settings, chosen epoch, its validation figures and the cost of reaching it.
+
+    The checkpoint's history ends at the chosen epoch, so epochs and seconds count up to that checkpoint.
+    """
     history = checkpoint.get("history", [])
     epoch = checkpoint.get("epoch")
     chosen: dict[str, Any] = next((row for row in history if row.get("epoch") == epoch), {})
@@ -50,9 +53,9 @@ def training_record(checkpoint: dict[str, Any]) -> dict[str, Any]:
         "command": f"geowarn train {checkpoint['task']} --config config/train/{checkpoint['model']}.yaml",
         "config": checkpoint.get("config", {}),
         "epoch": epoch,
-        "epochs_run": len(history),
+        "epochs_to_checkpoint": len(history),
         "validation": {k: v for k, v in chosen.items() if k.startswith("val_")},
-        "train_seconds": round(sum(float(row.get("seconds", 0.0)) for row in history), 1),
+        "train_seconds_to_checkpoint": round(sum(float(row.get("seconds", 0.0)) for row in history), 1),
     }
 
 

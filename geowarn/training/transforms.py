@@ -34,7 +34,8 @@ class ScaleBy(v2.Transform):  # type: ignore[misc]
         return v2.functional.resize(inpt, size, antialias=True)
 
 
-def _augmentations(aug: AugmentConfig) -> list[v2.Transform]:
+def augmentations(aug: AugmentConfig) -> list[v2.Transform]:
+    """The configured augmentations, in the order they apply (geometric steps, crop, colour, blur)."""
     steps: list[v2.Transform] = []
     if aug.hflip:
         steps.append(v2.RandomHorizontalFlip(aug.hflip))
@@ -81,7 +82,7 @@ def build_transform(aug: AugmentConfig, spec: ModelSpec, task: Task, train: bool
     if aug.resize:
         steps.append(v2.Resize((aug.resize, aug.resize), antialias=True))
     if train:
-        steps += _augmentations(aug)
+        steps += augmentations(aug)
     elif aug.crop and task == "classify":
         steps.append(v2.CenterCrop(aug.crop))
     return v2.Compose(steps + model_steps(spec))

@@ -63,14 +63,19 @@ def test_defaults_data_folders(tiny_data: Path, defaults_data: Path) -> None:
 def test_shipped_recipe_trains_and_ships(
     tiny_data: Path, defaults_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """config/train/unet-s.yaml and tilecls-s.yaml, pointed at the tiny copy, train and ship."""
+    """config/train/unet-s.yaml, unet-s-epochs.yaml and tilecls-s.yaml, pointed at the tiny copy, train and ship."""
     seg = tiny_data / "crack-seg"
     out_seg, out_gate = tmp_path / "unet-s", tmp_path / "tilecls-s"
     segment = ["train", "segment", "--config", str(CONFIGS / "unet-s.yaml"), "--out", str(out_seg)]
-    segment += ["--set", f"data.roots=[{seg}, {defaults_data / 'segment-background'}]"]
-    val_roots = f"[{seg / 'gaps384'}, {defaults_data / 'segment-background'}]"
-    segment += ["--set", f"data.val_roots={val_roots}", "--epochs", "1", "--batch-size", "4"]
+    segment += ["--set", f"data.roots=[{seg}]", "--set", f"data.val_roots=[{seg / 'gaps384'}]"]
+    segment += ["--set", f"data.backgrounds.data={tiny_data}", "--set", "data.backgrounds.synthetic=4"]
+    segment += ["--set", "train.steps_per_epoch=2", "--epochs", "1", "--batch-size", "4"]
     assert main([*segment, *QUIET]) == 0
+    epochs = ["train", "segment", "--config", str(CONFIGS / "unet-s-epochs.yaml"), "--out", str(tmp_path / "ep")]
+    epochs += ["--set", f"data.roots=[{seg}, {defaults_data / 'segment-background'}]"]
+    val_roots = f"[{seg / 'gaps384'}, {defaults_data / 'segment-background'}]"
+    epochs += ["--set", f"data.val_roots={val_roots}", "--epochs", "1", "--batch-size", "4"]
+    assert main([*epochs, *QUIET]) == 0
     gate = ["train", "classify", "--config", str(CONFIGS / "tilecls-s.yaml"), "--out", str(out_gate)]
     gate += ["--data", str(defaults_data / "gate"), "--epochs", "1", "--set", "data.limit=40"]
     assert main([*gate, *QUIET]) == 0
@@ -84,6 +89,7 @@ def test_shipped_recipe_trains_and_ships(
         entry = manifest_entry(name)
         assert entry is not None and entry["task"] == task and 0.0 < entry["threshold"] < 1.0
         assert entry["training"]["command"] == f"geowarn train {task} --config config/train/{name}.yaml"
+        assert entry["training"]["epoch"] == entry["training"]["epochs_to_checkpoint"] == 1
         model, sha = load_weights(name)
         assert sha == entry["sha256"] and not model.training
     gate_record = manifest_entry("tilecls-s")
