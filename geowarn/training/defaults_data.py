@@ -45,6 +45,7 @@ from geowarn.training.datasets import (
     load_pairs,
     synthetic_backgrounds,
 )
+from geowarn.training.patches import pad_to
 
 #: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
 SELECTION_SOURCES = ("gaps384", "shadowcrack", "aiglern-trimm")
@@ -66,15 +67,6 @@ class DefaultsDataOptions:
     test_tiled_crops: int = 16
     gate_synthetic: int = 1500
     seed: int = 4
-
-
-def pad_to(image: Patch, size: int) -> Patch:
-    """``image`` reflect-padded on the bottom/right to at least ``size`` x ``size``."""
-    ph, pw = max(0, size - image.shape[0]), max(0, size - image.shape[1])
-    if not (ph or pw):
-        return image
-    pad = ((0, ph), (0, pw)) + ((0, 0),) * (image.ndim - 2)
-    return np.pad(image, pad, mode="reflect")
 
 
 def crack_patches(
