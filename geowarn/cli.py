@@ -66,8 +66,8 @@ def _setup_logs(args: argparse.Namespace) -> None:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """Run crack detection on one orthomosaic."""
-    from geowarn.config import load_detect_config
-    from geowarn.inference.detect import detect
+    from geowarn.pipeline.detect import detect
+    from geowarn.pipeline.detect_config import load_detect_config
     from geowarn.report import detect_summary
 
     _setup_logs(args)

@@ -18,7 +18,7 @@ def _date(text: str) -> date:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from geowarn.monitor.workspace import open_workspace
+    from geowarn.workspace import open_workspace
 
     return open_workspace(args.home, args.db)
 
@@ -38,7 +38,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
 
 def cmd_site_add(args: argparse.Namespace) -> int:
     """Create a site."""
-    from geowarn.monitor.sites import add_site
+    from geowarn.workspace.sites import add_site
 
     ws = _workspace(args)
     site = add_site(ws, args.site, args.name, args.config)
@@ -48,7 +48,7 @@ def cmd_site_add(args: argparse.Namespace) -> int:
 
 def cmd_site_list(args: argparse.Namespace) -> int:
     """List sites."""
-    from geowarn.monitor.sites import site_rows
+    from geowarn.workspace.sites import site_rows
 
     rows = site_rows(_workspace(args))
     cols = ["site", "name", "surveys", "pending", "flagged", "last_survey", "tracks", "level", "unacknowledged"]
@@ -58,7 +58,7 @@ def cmd_site_list(args: argparse.Namespace) -> int:
 
 def cmd_site_show(args: argparse.Namespace) -> int:
     """Show one site with its surveys."""
-    from geowarn.monitor.sites import site_detail
+    from geowarn.workspace.sites import site_detail
 
     detail = site_detail(_workspace(args), args.site)
     if args.json:
@@ -80,7 +80,7 @@ def cmd_site_show(args: argparse.Namespace) -> int:
 
 def cmd_survey_add(args: argparse.Namespace) -> int:
     """Register an orthomosaic as a pending survey."""
-    from geowarn.monitor.sites import add_survey
+    from geowarn.workspace.sites import add_survey
 
     print(add_survey(_workspace(args), args.site, args.ortho, args.date).message)
     return 0
@@ -88,9 +88,9 @@ def cmd_survey_add(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Process pending surveys, check overdue ones and send due alerts."""
-    from geowarn.config import MONITOR_DETECT_DEFAULTS, load_detect_config
     from geowarn.logs import setup_logging
-    from geowarn.monitor.process import Processor, monitor
+    from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, load_detect_config
+    from geowarn.pipeline.monitor import Processor, monitor
 
     setup_logging("error" if args.quiet else "info", args.log_format)
     ws = _workspace(args)
@@ -110,7 +110,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
     """List alerts."""
-    from geowarn.monitor.alert_admin import list_alerts
+    from geowarn.alerts.admin import list_alerts
 
     rows = list_alerts(_workspace(args), args.site, unacked=args.unacked)
     if not args.json:
@@ -125,7 +125,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 def cmd_alerts_ack(args: argparse.Namespace) -> int:
     """Acknowledge an alert."""
-    from geowarn.monitor.alert_admin import ack_alert
+    from geowarn.alerts.admin import ack_alert
 
     print(ack_alert(_workspace(args), args.alert_id, args.by, args.note))
     return 0
@@ -134,7 +134,7 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
 def cmd_outbox_flush(args: argparse.Namespace) -> int:
     """Send due deliveries."""
     from geowarn.logs import setup_logging
-    from geowarn.monitor.process import flush_site_outbox
+    from geowarn.pipeline.monitor import flush_site_outbox
 
     setup_logging("error" if args.quiet else "info", args.log_format)
     report = flush_site_outbox(_workspace(args), force=args.all)
@@ -144,7 +144,7 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     """List outbox rows."""
-    from geowarn.monitor.alert_admin import list_deliveries
+    from geowarn.alerts.admin import list_deliveries
 
     rows = list_deliveries(_workspace(args), args.status)
     _print_rows(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geowarn.config import DetectConfig
-from geowarn.inference.detect import GPKG_NAME, detect
+from geowarn.pipeline.detect import GPKG_NAME, detect
+from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.report import detect_summary
 from geowarn.synthetic import demo_scene
 

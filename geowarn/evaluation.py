@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geowarn.config import DetectConfig
 from geowarn.errors import ConfigError
-from geowarn.inference.detect import detect, load_cascade
 from geowarn.logs import log_event
 from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
+from geowarn.pipeline.detect import detect, load_cascade
+from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.training.datasets import discover_pairs, load_pairs
 from geowarn.training.defaults_data import SELECTION_SOURCES
 

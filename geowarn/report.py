@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geowarn.inference.detect import DetectResult
+from geowarn.pipeline.detect import DetectResult
 
 
 def detect_summary(result: DetectResult) -> str:

@@ -5,8 +5,8 @@ from datetime import date
 from pathlib import Path
 
 from geowarn.cli import main
-from geowarn.monitor.process import Processor, monitor
-from geowarn.monitor.workspace import open_workspace
+from geowarn.pipeline.monitor import Processor, monitor
+from geowarn.workspace import open_workspace
 from tests.conftest import soil_rgb, write_geotiff
 
 

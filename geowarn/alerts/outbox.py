@@ -7,7 +7,7 @@ mid-send leaves the row to be retried after the lease. Every send carries the ro
 (HTTP ``Idempotency-Key`` header, email ``Message-ID``, file name and contents for the file and CAP
 channels), so the rare resend after a crash between "sent" and "recorded" is recognised downstream;
 the file channel skips it by itself. Reminders (``Delivery.reminder`` > 0, queued by
-``geowarn.monitor.reminders``) are dropped instead of sent once their alert has been acknowledged
+``geowarn.alerts.reminders``) are dropped instead of sent once their alert has been acknowledged
 or superseded by a newer one.
 """
 

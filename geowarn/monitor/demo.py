@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from geowarn.monitor.process import MonitorReport, Processor, monitor
-from geowarn.monitor.sites import add_site, add_survey
-from geowarn.monitor.workspace import open_workspace
+from geowarn.pipeline.monitor import MonitorReport, Processor, monitor
 from geowarn.synthetic.cracks import CrackSpec, crack_length_px, meandering_crack, random_crack_network
 from geowarn.synthetic.orthomosaic import make_orthomosaic
+from geowarn.workspace import open_workspace
+from geowarn.workspace.sites import add_site, add_survey
 
 SIZE_PX = 1024
 GSD_M = 0.02

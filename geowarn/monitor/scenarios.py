@@ -27,13 +27,13 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
-from geowarn.alerts.levels import Previous, TrackSignal, evaluate
-from geowarn.alerts.rules import LEVEL_ORDER, Rules
-from geowarn.monitor.process import Processor, monitor
-from geowarn.monitor.sites import add_site, add_survey
-from geowarn.monitor.workspace import Workspace, get_site, open_workspace
+from geowarn.assess.levels import Previous, TrackSignal, evaluate
+from geowarn.assess.settings import LEVEL_ORDER, Rules
+from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
+from geowarn.workspace import Workspace, get_site, open_workspace
+from geowarn.workspace.sites import add_site, add_survey
 
 LEVELS = ("green", "yellow", "orange", "red")
 

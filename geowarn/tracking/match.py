@@ -16,7 +16,7 @@ gap's own direction is not required to follow the tip: the skeleton of a blunt c
 forks, so the piece may start beside the fork's branch nearest to it.) Geometry alone cannot tell
 a crack segmented apart from a separate crack starting just ahead of it in line: given
 ``gap_is_crack``, a join also needs it to find crack across the gap (the caller reads the survey's
-rasters, ``geowarn.monitor.join_gap``).
+rasters, ``geowarn.tracking.join_gap``).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from geowarn.alerts.outbox import RetryPolicy
-from geowarn.monitor.process import Processor, flush_site_outbox, monitor
-from geowarn.monitor.sites import add_site, add_survey
-from geowarn.monitor.workspace import Workspace, open_workspace
+from geowarn.pipeline.monitor import Processor, flush_site_outbox, monitor
 from geowarn.store.schema import Delivery
+from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace.sites import add_site, add_survey
 from tests.conftest import soil_rgb, write_geotiff
 
 

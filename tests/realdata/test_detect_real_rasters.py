@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from geowarn.config import DetectConfig
-from geowarn.inference.detect import detect
+from geowarn.pipeline.detect import detect
+from geowarn.pipeline.detect_config import DetectConfig
 
 pytestmark = pytest.mark.realdata
 

@@ -12,10 +12,10 @@ import rasterio
 import torch
 
 from geowarn.cli import main
-from geowarn.config import DetectConfig
-from geowarn.inference import detect as detect_module
 from geowarn.inference.cascade import LoadedModel
-from geowarn.inference.detect import detect
+from geowarn.pipeline import detect as detect_module
+from geowarn.pipeline.detect import detect
+from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.provenance import sha256_file
 from tests.conftest import soil_rgb, write_geotiff
 

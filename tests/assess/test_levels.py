@@ -1,7 +1,7 @@
 from datetime import date
 
-from geowarn.alerts.levels import Previous, TrackSignal, evaluate
-from geowarn.alerts.rules import Rules
+from geowarn.assess.levels import Previous, TrackSignal, evaluate
+from geowarn.assess.settings import Rules
 from geowarn.tracking.growth import FailureEstimate
 
 DAY = date(2026, 6, 1)

@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geowarn.alerts.payload import AlertPayload
-from geowarn.alerts.rules import SiteConfig
+from geowarn.assess.settings import SiteConfig
 from geowarn.errors import ConfigError
 from geowarn.logs import log_event
-from geowarn.monitor.workspace import Workspace
 from geowarn.store.schema import Alert, Delivery, Site
+from geowarn.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from geowarn.monitor.line_contrast import relative_contrast, unit_normals
+from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 from tests.conftest import write_geotiff
 
 GSD = 0.01

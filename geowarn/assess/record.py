@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from geowarn.alerts.evidence_map import render_evidence_map
 from geowarn.alerts.payload import AlertPayload, CrackEvidence, bbox_wgs84, union_bounds
-from geowarn.alerts.rules import SiteConfig
+from geowarn.assess.settings import SiteConfig
 from geowarn.logs import log_event
-from geowarn.monitor.track_step import TrackedCrack
 from geowarn.store.schema import Alert, Assessment, Delivery, Site, Survey
+from geowarn.tracking.step import TrackedCrack
 
 log = logging.getLogger(__name__)
 #: Most cracks listed as evidence in one alert.

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from geowarn.config import MONITOR_DETECT_DEFAULTS, DetectConfig, load_detect_config
 from geowarn.errors import ConfigError
+from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig, load_detect_config
 
 
 def test_defaults_and_overrides(tmp_path: Path) -> None:
@@ -49,13 +49,13 @@ def test_gate_can_be_disabled(value: str) -> None:
 
 
 def test_shipped_default_config_is_valid() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     cfg = load_detect_config(root / "config" / "detect.yaml")
     assert cfg == DetectConfig()
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).resolve().parents[1] / "pipelines").glob("*.yaml")), ids=lambda p: p.name
+    "path", sorted((Path(__file__).resolve().parents[2] / "pipelines").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_pipeline_detect_settings_are_valid(path: Path) -> None:
     load_detect_config(path)

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from geowarn.monitor.alert_admin import ack_alert
-from geowarn.monitor.assess import AssessmentInput, record_assessment
-from geowarn.monitor.process import flush_site_outbox
-from geowarn.monitor.reminders import due_reminder, queue_reminders
-from geowarn.monitor.sites import add_site
-from geowarn.monitor.workspace import Workspace, get_site, open_workspace
+from geowarn.alerts.admin import ack_alert
+from geowarn.alerts.reminders import due_reminder, queue_reminders
+from geowarn.assess.record import AssessmentInput, record_assessment
+from geowarn.pipeline.monitor import flush_site_outbox
 from geowarn.store.schema import Alert, Delivery
+from geowarn.workspace import Workspace, get_site, open_workspace
+from geowarn.workspace.sites import add_site
 
 SITE_YAML = """
 rules:

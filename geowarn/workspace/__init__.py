@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geowarn.alerts.rules import Recipient, SiteConfig, load_site_config
+from geowarn.assess.settings import Recipient, SiteConfig, load_site_config
 from geowarn.errors import ConfigError
 from geowarn.store.db import Store, default_url, open_store
 from geowarn.store.schema import Site, Survey

@@ -8,7 +8,7 @@ was there before and is neither extension nor a new crack.
 
 The segmenter can miss a visible crack under one light altogether, so the imagery is also read
 directly: where the earlier survey shows the same dark line along the piece (its relative
-contrast at least ``line_ratio`` of the current one, ``geowarn.monitor.line_contrast``), the
+contrast at least ``line_ratio`` of the current one, ``geowarn.tracking.line_contrast``), the
 piece was there too. A tip that grew into intact ground has no line in the earlier imagery.
 Conversely, where the current imagery shows no dark line at all (``line_min_now``), the
 segmenter marked ground that does not look like a crack: such parts are neither extension nor
@@ -39,7 +39,7 @@ from geowarn.inference.cascade import Cascade
 from geowarn.inference.tiles import fill_invalid
 from geowarn.io.raster import RasterInfo, open_orthomosaic, read_rgb_window
 from geowarn.models.preprocess import resize_stack
-from geowarn.monitor.line_contrast import relative_contrast, unit_normals
+from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 
 log = logging.getLogger(__name__)
 

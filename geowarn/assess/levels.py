@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from geowarn.alerts.rules import LEVEL_ORDER, Rules, Thresholds
+from geowarn.assess.settings import LEVEL_ORDER, Rules, Thresholds
 from geowarn.tracking.growth import FailureEstimate
 
 LEVEL_NAMES = ("green", "yellow", "orange", "red")
@@ -41,7 +41,7 @@ class TrackSignal:
     opening_rate: float | None  # mm/day, None when not significant
     opening_unc: float
     failure: FailureEstimate | None = None
-    family: frozenset[int] = frozenset()  # other tracks of the same crack (``geowarn.monitor.track_step.crack_family``)
+    family: frozenset[int] = frozenset()  # other tracks of the same crack (``geowarn.tracking.step.crack_family``)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from rasterio.transform import from_origin
 from shapely.geometry import Point
 
-from geowarn.monitor.join_gap import GapEvidence
+from geowarn.tracking.join_gap import GapEvidence
 from tests.conftest import write_geotiff
 
 GSD = 0.01
@@ -77,7 +77,7 @@ def test_the_segmenter_probability_across_the_gap_is_evidence_too(tmp_path: Path
 
 def test_without_readable_evidence_geometry_decides(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with (
-        caplog.at_level(logging.WARNING, logger="geowarn.monitor.join_gap"),
+        caplog.at_level(logging.WARNING, logger="geowarn.tracking.join_gap"),
         evidence(tmp_path / "gone.tif", tmp_path / "nor.tif") as check,
     ):
         assert check(*INTACT_GAP) and check.contrast(*INTACT_GAP) is None and check.probability(*INTACT_GAP) is None

@@ -13,10 +13,10 @@ from shapely.wkt import loads as load_wkt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geowarn.alerts.levels import TrackSignal
-from geowarn.alerts.rules import Rules
-from geowarn.monitor.cracks import measure_of
+from geowarn.assess.levels import TrackSignal
+from geowarn.assess.settings import Rules
 from geowarn.store.schema import Crack, Growth, Survey, Track, TrackEvent
+from geowarn.tracking.cracks import measure_of
 from geowarn.tracking.growth import (
     Extension,
     FailureEstimate,
@@ -133,7 +133,7 @@ class Footprint:
     """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance.
 
     ``seen`` are pieces of the current survey's cracks that no earlier survey delineated but
-    whose earlier imagery already showed crack (``geowarn.monitor.lookback``): they are neither
+    whose earlier imagery already showed crack (``geowarn.tracking.lookback``): they are neither
     extension nor new cracks.
     """
 

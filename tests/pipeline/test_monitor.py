@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from geowarn.errors import ConfigError, InvalidRasterError
-from geowarn.monitor.process import Processor, monitor
-from geowarn.monitor.sites import add_site, add_survey
-from geowarn.monitor.workspace import Workspace, open_workspace
+from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.store.schema import Alert, Assessment, Crack, Delivery, Growth, Survey, Track, TrackEvent
+from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace.sites import add_site, add_survey
 
 GSD = 0.01
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 8), date(2026, 5, 15)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from geowarn.alerts.rules import load_site_config
+from geowarn.assess.settings import load_site_config
 from geowarn.errors import ConfigError
 
 

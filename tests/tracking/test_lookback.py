@@ -9,7 +9,7 @@ import pytest
 from rasterio.transform import from_origin
 from shapely import LineString, MultiLineString
 
-from geowarn.monitor.lookback import EarlierImage, ImageLookback, LookbackSettings
+from geowarn.tracking.lookback import EarlierImage, ImageLookback, LookbackSettings
 from tests.conftest import write_geotiff
 
 GSD = 0.01
@@ -87,7 +87,7 @@ def test_pieces_outside_or_unreadable_images_are_not_seen(tmp_path: Path, caplog
     assert lookback(cascade).seen_before(outside, [image], 0.5 * GSD) == []
     assert cascade.calls == 0
     gone = EarlierImage(7, tmp_path / "moved.tif", 0.0, 0.0)
-    with caplog.at_level(logging.WARNING, logger="geowarn.monitor.lookback"):
+    with caplog.at_level(logging.WARNING, logger="geowarn.tracking.lookback"):
         assert lookback(cascade).seen_before(site_line([(40, 100), (140, 100)]), [gone], 0.5 * GSD) == []
     assert "survey 7" in caplog.text and "moved.tif" in caplog.text
 

@@ -8,7 +8,7 @@ across a crack segmented apart, the segmenter's probability only dipped under it
 the imagery still shows the dark line; between two separate cracks there is intact ground, with
 neither. So a join needs, along the straight gap from tip to piece, a median crack probability
 (the highest within ``radius_px`` of each point, as the look-back reads it) of at least
-``min_probability`` or a median dark-line contrast (``geowarn.monitor.line_contrast``) of at
+``min_probability`` or a median dark-line contrast (``geowarn.tracking.line_contrast``) of at
 least ``min_contrast``.
 """
 
@@ -24,8 +24,8 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 from shapely.geometry import Point
 
-from geowarn.monitor.line_contrast import relative_contrast, unit_normals
-from geowarn.monitor.lookback import highest_within
+from geowarn.tracking.line_contrast import relative_contrast, unit_normals
+from geowarn.tracking.lookback import highest_within
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 import pytest
 from shapely.geometry import LineString, box
 
-from geowarn.alerts.rules import Rules, Zone
-from geowarn.monitor.track_step import SITE_ZONE, Footprint, count_new_cracks
+from geowarn.assess.settings import Rules, Zone
+from geowarn.tracking.step import SITE_ZONE, Footprint, count_new_cracks
 
 
 def test_new_crack_pieces_cluster_and_redetections_do_not_count() -> None:

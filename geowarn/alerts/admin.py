@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from geowarn.errors import ConfigError
-from geowarn.monitor.workspace import Workspace, get_site
 from geowarn.store.schema import Alert, Delivery, Site, utcnow
+from geowarn.workspace import Workspace, get_site
 
 
 def list_alerts(ws: Workspace, site_slug: str | None = None, *, unacked: bool = False) -> list[dict[str, Any]]:

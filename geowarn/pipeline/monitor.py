@@ -23,23 +23,23 @@ from shapely import affinity, unary_union
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, select, update
 
-from geowarn.alerts.levels import Previous, evaluate
 from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
-from geowarn.alerts.rules import Rules, SiteConfig
-from geowarn.config import MONITOR_DETECT_DEFAULTS, DetectConfig
+from geowarn.alerts.reminders import queue_reminders
+from geowarn.assess.levels import Previous, evaluate
+from geowarn.assess.record import AssessmentInput, current_levels, record_assessment
+from geowarn.assess.settings import Rules, SiteConfig
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
-from geowarn.inference.detect import GPKG_NAME, PROB_NAME, RUN_NAME, detect, load_cascade
 from geowarn.logs import log_event
-from geowarn.monitor.assess import AssessmentInput, current_levels, record_assessment
-from geowarn.monitor.cracks import read_detected_cracks
-from geowarn.monitor.join_gap import GapEvidence
-from geowarn.monitor.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
-from geowarn.monitor.reminders import queue_reminders
-from geowarn.monitor.track_step import Footprint, TrackedCrack, track_survey
-from geowarn.monitor.workspace import Workspace, get_site
+from geowarn.pipeline.detect import GPKG_NAME, PROB_NAME, RUN_NAME, detect, load_cascade
+from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.registration import Registration, register_surveys
 from geowarn.store.schema import Assessment, Run, Site, Survey, utcnow
+from geowarn.tracking.cracks import read_detected_cracks
+from geowarn.tracking.join_gap import GapEvidence
+from geowarn.tracking.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
+from geowarn.tracking.step import Footprint, TrackedCrack, track_survey
+from geowarn.workspace import Workspace, get_site
 
 log = logging.getLogger(__name__)
 #: Matching buffer: this much plus three registration sigmas.

@@ -28,7 +28,6 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from geowarn.config import DetectConfig
 from geowarn.errors import OutputError
 from geowarn.inference.cascade import (
     DEFAULT_GATE_THRESHOLD,
@@ -44,6 +43,7 @@ from geowarn.io.outputs import MASK_NODATA, StripWriter, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
 from geowarn.models.preprocess import resize_stack
+from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
 from geowarn.tiling.blend import RowBlender
 from geowarn.tiling.grid import TileGrid

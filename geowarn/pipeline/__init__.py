@@ -1,0 +1,1 @@
+"""The two orchestrators: ``detect`` (one orthomosaic) and ``monitor`` (a site's surveys, stage by stage)."""
