@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_raster(path: Path, size: int, fraction: float, seed: int) -> None:
-    from geowarn.synthetic import make_orthomosaic
+    from geowarn.harness.synthetic import make_orthomosaic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -79,8 +79,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Detect cracks in a synthetic orthomosaic, then monitor a synthetic site over four surveys."""
-    from geowarn.demo import run_demo
-    from geowarn.monitor.demo import run_monitor_demo
+    from geowarn.harness.demo_detect import run_demo
+    from geowarn.harness.demo_monitor import run_monitor_demo
 
     _setup_logs(args)
     if not args.monitor_only:

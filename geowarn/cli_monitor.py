@@ -157,7 +157,7 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
 def cmd_scenario_build(args: argparse.Namespace) -> int:
     """Build a multi-survey scenario suite from real crack imagery."""
-    from geowarn.scenario.build import build_suite
+    from geowarn.harness.scenario.build import build_suite
 
     folders = build_suite(args.data, args.out, seed=args.seed, n_per_kind=args.n_per_kind)
     print(f"{len(folders)} scenarios in {args.out}: " + ", ".join(f.name for f in folders))
@@ -166,8 +166,8 @@ def cmd_scenario_build(args: argparse.Namespace) -> int:
 
 def cmd_scenario_run(args: argparse.Namespace) -> int:
     """Monitor every scenario of a suite and report alert precision/recall and growth errors."""
+    from geowarn.harness.scenario.run import format_report, run_suite
     from geowarn.logs import setup_logging
-    from geowarn.monitor.scenarios import format_report, run_suite
 
     setup_logging("error" if args.quiet else "warning", args.log_format)
     result = run_suite(args.suite, args.work)

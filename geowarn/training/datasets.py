@@ -168,7 +168,7 @@ def synthetic_backgrounds(count: int, size: int, rng: np.random.Generator) -> li
 
     Seeds are drawn from 10,000 upwards, away from the demo scene's seed.
     """
-    from geowarn.synthetic import render_terrain
+    from geowarn.harness.synthetic import render_terrain
 
     crops = []
     for _ in range(count):

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 
 from geowarn.errors import ConfigError, InvalidRasterError
-from geowarn.scenario.compose import (
+from geowarn.harness.scenario.compose import (
     SEAM_PX,
     CrackSample,
     apply_illumination,

@@ -7,8 +7,8 @@ and :func:`crack_path_order` shorten a real crack along its skeleton and erase t
 
 from __future__ import annotations
 
-from geowarn.scenario.build import ALERT_THRESHOLDS_MM_DAY, GROWTH_RATES_MM_DAY, KINDS, build_suite
-from geowarn.scenario.schema import (
+from geowarn.harness.scenario.build import ALERT_THRESHOLDS_MM_DAY, GROWTH_RATES_MM_DAY, KINDS, build_suite
+from geowarn.harness.scenario.schema import (
     GrowthEntry,
     Scenario,
     Suite,
@@ -17,7 +17,13 @@ from geowarn.scenario.schema import (
     load_scenario,
     load_suite,
 )
-from geowarn.scenario.truncate import CrackEraser, CrackPath, ScenarioInputError, crack_path_order, truncate_crack
+from geowarn.harness.scenario.truncate import (
+    CrackEraser,
+    CrackPath,
+    ScenarioInputError,
+    crack_path_order,
+    truncate_crack,
+)
 
 __all__ = [
     "ALERT_THRESHOLDS_MM_DAY",

@@ -61,7 +61,7 @@ class _Record(BaseModel):
 
 
 class IlluminationRecord(_Record):
-    """Radiometric change of a survey (see :class:`geowarn.scenario.compose.Illumination`)."""
+    """Radiometric change of a survey (see :class:`geowarn.harness.scenario.compose.Illumination`)."""
 
     gain: float
     gamma: float

@@ -28,7 +28,7 @@ from rasterio.errors import RasterioIOError
 from skimage.morphology import skeletonize
 
 from geowarn.errors import ConfigError, InvalidRasterError, OutputError
-from geowarn.scenario.truncate import crack_path_order, largest_component
+from geowarn.harness.scenario.truncate import crack_path_order, largest_component
 
 __all__ = [
     "IMAGE_SUFFIXES",

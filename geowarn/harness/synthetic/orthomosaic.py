@@ -1,7 +1,7 @@
 """Synthetic georeferenced orthomosaics of a cracked slope, written window by window.
 
 Example:
-    ``python -m geowarn.synthetic.orthomosaic out.tif --width 4096 --height 4096 --seed 1``
+    ``python -m geowarn.harness.synthetic.orthomosaic out.tif --width 4096 --height 4096 --seed 1``
 
 """
 
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from rasterio.windows import Window
 from shapely.geometry import LineString
 
-from geowarn.synthetic.cracks import (
+from geowarn.harness.synthetic.cracks import (
     CrackSpec,
     branch_crack,
     crack_length_px,
@@ -31,7 +31,7 @@ from geowarn.synthetic.cracks import (
     render_cracks,
     sparse_crack_network,
 )
-from geowarn.synthetic.terrain import render_terrain_into, value_noise
+from geowarn.harness.synthetic.terrain import render_terrain_into, value_noise
 
 __all__ = ["SyntheticScene", "demo_scene", "main", "make_orthomosaic"]
 
@@ -321,7 +321,7 @@ def demo_scene(path: Path, seed: int = 2026) -> SyntheticScene:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: write a synthetic orthomosaic and print a one-line summary."""
-    ap = argparse.ArgumentParser(prog="python -m geowarn.synthetic.orthomosaic", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m geowarn.harness.synthetic.orthomosaic", description=__doc__)
     ap.add_argument("out", type=Path, help="output GeoTIFF")
     ap.add_argument("--width", type=int, default=2048)
     ap.add_argument("--height", type=int, default=2048)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from geowarn.synthetic import (
+from geowarn.harness.synthetic import (
     CrackSpec,
     branch_crack,
     crack_length_px,
@@ -117,7 +117,7 @@ def test_no_cracks_outside_window() -> None:
 
 
 def test_cracks_go_around_stones() -> None:
-    from geowarn.synthetic.terrain import stone_cover
+    from geowarn.harness.synthetic.terrain import stone_cover
 
     def on_stone(cracks: list[CrackSpec]) -> float:
         pts = np.concatenate([np.asarray(c.points) for c in cracks])

@@ -9,7 +9,7 @@ import pytest
 import rasterio
 from rasterio.enums import ColorInterp, Compression, MaskFlags
 
-from geowarn.synthetic import (
+from geowarn.harness.synthetic import (
     CrackSpec,
     crack_length_px,
     crack_mask,
@@ -17,7 +17,7 @@ from geowarn.synthetic import (
     make_orthomosaic,
     sparse_crack_network,
 )
-from geowarn.synthetic.orthomosaic import main
+from geowarn.harness.synthetic.orthomosaic import main
 
 
 def read(path: Path) -> np.ndarray:

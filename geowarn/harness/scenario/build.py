@@ -1,6 +1,6 @@
 """Multi-survey monitoring scenarios with known truth, built from held-out real crack images.
 
-Each scenario is a site (a :class:`~geowarn.scenario.compose.World` of two real crack
+Each scenario is a site (a :class:`~geowarn.harness.scenario.compose.World` of two real crack
 images, ``GSD_M`` pixels, top-left corner at ``ORIGIN_M`` in ``CRS``) surveyed
 ``n_surveys`` times ``interval_days`` apart from ``START_DATE``. Every survey has its own
 georeferencing error (uniform in a disc of radius ``MAX_OFFSET_M``) and illumination.
@@ -15,7 +15,7 @@ Kinds (``build_suite(kinds=...)``; the ``kind`` recorded in scenario.json in bra
       yellow / orange / red thresholds of ``ALERT_THRESHOLDS_MM_DAY`` and the next one).
       Earlier surveys show the crack cut at a distance along its longest skeleton path
       chosen so that the truth length, measured like the detector's, is the final length
-      minus the growth still to come (see :mod:`geowarn.scenario.truncate`).
+      minus the growth still to come (see :mod:`geowarn.harness.scenario.truncate`).
     * ``new-crack`` [new-crack]: one crack is absent (erased) before survey
       ``NEW_CRACK_SURVEY + 1`` and present from then on.
     * ``unregistrable`` [unregistrable]: a stable site whose survey
@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError, OutputError
-from geowarn.scenario.compose import (
+from geowarn.harness.scenario.compose import (
     SEAM_CLEAR_PX,
     CrackSample,
     SampleStats,
@@ -64,7 +64,7 @@ from geowarn.scenario.compose import (
     write_mask_tif,
     write_rgb_tif,
 )
-from geowarn.scenario.schema import (
+from geowarn.harness.scenario.schema import (
     AlertLevel,
     GrowthClass,
     GrowthEntry,
@@ -75,7 +75,7 @@ from geowarn.scenario.schema import (
     TruthCrack,
     WorldPart,
 )
-from geowarn.scenario.truncate import CrackEraser, CrackPath, crack_path_order, kept_part, largest_component
+from geowarn.harness.scenario.truncate import CrackEraser, CrackPath, crack_path_order, kept_part, largest_component
 from geowarn.vectorize.measure import CrackMeasurement, measure_component
 
 __all__ = [

@@ -13,8 +13,8 @@ import pytest
 import rasterio
 
 from geowarn.errors import ConfigError
-from geowarn.scenario import GROWTH_RATES_MM_DAY, KINDS, Scenario, build_suite, load_scenario
-from geowarn.scenario.schema import load_suite
+from geowarn.harness.scenario import GROWTH_RATES_MM_DAY, KINDS, Scenario, build_suite, load_scenario
+from geowarn.harness.scenario.schema import load_suite
 
 pytestmark = pytest.mark.realdata
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from geowarn.synthetic.terrain import hash_unit, stone_cover, value_noise
+from geowarn.harness.synthetic.terrain import hash_unit, stone_cover, value_noise
 
 __all__ = [
     "ROUGHNESS_PX",

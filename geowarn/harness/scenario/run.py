@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from geowarn.assess.levels import Previous, TrackSignal, evaluate
 from geowarn.assess.settings import LEVEL_ORDER, Rules
+from geowarn.harness.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.pipeline.monitor import Processor, monitor
-from geowarn.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
 from geowarn.workspace import Workspace, get_site, open_workspace
 from geowarn.workspace.sites import add_site, add_survey

@@ -7,8 +7,8 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, MultiLineString
 
-from geowarn.monitor.scenarios import TruthNear, format_report, run_suite
-from geowarn.scenario.build import build_suite
+from geowarn.harness.scenario.build import build_suite
+from geowarn.harness.scenario.run import TruthNear, format_report, run_suite
 
 
 @pytest.mark.slow

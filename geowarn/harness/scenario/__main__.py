@@ -1,4 +1,4 @@
-"""``python -m geowarn.scenario --data DATA --out OUT``: build a monitoring scenario suite."""
+"""``python -m geowarn.harness.scenario --data DATA --out OUT``: build a monitoring scenario suite."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 from geowarn.errors import GeowarnError
-from geowarn.scenario.build import KINDS, build_suite
+from geowarn.harness.scenario.build import KINDS, build_suite
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build a suite and print its scenario folders; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m geowarn.scenario", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m geowarn.harness.scenario", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="real data folder holding crack-seg/")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=0)

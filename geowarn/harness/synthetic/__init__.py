@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from geowarn.synthetic.cracks import (
+from geowarn.harness.synthetic.cracks import (
     CrackSpec,
     branch_crack,
     crack_length_px,
@@ -13,10 +13,10 @@ from geowarn.synthetic.cracks import (
     render_cracks,
     sparse_crack_network,
 )
-from geowarn.synthetic.terrain import render_terrain
+from geowarn.harness.synthetic.terrain import render_terrain
 
 if TYPE_CHECKING:
-    from geowarn.synthetic.orthomosaic import SyntheticScene, demo_scene, make_orthomosaic
+    from geowarn.harness.synthetic.orthomosaic import SyntheticScene, demo_scene, make_orthomosaic
 
 __all__ = [
     "CrackSpec",
@@ -37,9 +37,9 @@ _LAZY = {"SyntheticScene", "demo_scene", "make_orthomosaic"}
 
 def __getattr__(name: str) -> Any:
     # The GeoTIFF writer pulls in rasterio and geopandas: import it on first use only, which also
-    # keeps ``python -m geowarn.synthetic.orthomosaic`` free of a double-import warning.
+    # keeps ``python -m geowarn.harness.synthetic.orthomosaic`` free of a double-import warning.
     if name in _LAZY:
-        from geowarn.synthetic import orthomosaic
+        from geowarn.harness.synthetic import orthomosaic
 
         return getattr(orthomosaic, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

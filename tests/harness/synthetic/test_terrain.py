@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from geowarn.synthetic import render_terrain
-from geowarn.synthetic.terrain import value_noise
+from geowarn.harness.synthetic import render_terrain
+from geowarn.harness.synthetic.terrain import value_noise
 
 
 def test_terrain_is_deterministic_and_seamless() -> None:

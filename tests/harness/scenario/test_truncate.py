@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from geowarn.errors import GeowarnError
-from geowarn.scenario import ScenarioInputError, crack_path_order, truncate_crack
-from geowarn.scenario.truncate import CrackEraser, kept_part, largest_component
+from geowarn.harness.scenario import ScenarioInputError, crack_path_order, truncate_crack
+from geowarn.harness.scenario.truncate import CrackEraser, kept_part, largest_component
 
 BG = 140.0
 START, END = (20, 30), (200, 90)  # (x, y) of the crack line

@@ -1,1 +1,0 @@
-"""Monitoring across surveys: sites and surveys, the per-survey pipeline, and the overdue check."""
