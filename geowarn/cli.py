@@ -123,7 +123,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_eval_defaults(args: argparse.Namespace) -> int:
     """Score the shipped models on the held-out real data (model card figures)."""
-    from geowarn.evaluation import evaluate_defaults, format_report
+    from geowarn.evaluation.defaults import evaluate_defaults, format_report
 
     _setup_logs(args)
     report = evaluate_defaults(args.data, limit=args.limit)

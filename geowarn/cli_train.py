@@ -61,8 +61,8 @@ def _resume_path(path: Path) -> Path:
 
 def cmd_eval_model(args: argparse.Namespace) -> int:
     """Score a checkpoint or shipped model on folders; print the table, optionally write JSON."""
+    from geowarn.evaluation.checkpoint import evaluate_folders, format_table, load_evaluated, write_json
     from geowarn.training.config import DataConfig
-    from geowarn.training.evaluate import evaluate_folders, format_table, load_evaluated, write_json
     from geowarn.training.loop import resolve_device
 
     _setup_logs(args)

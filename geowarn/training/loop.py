@@ -34,14 +34,14 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from geowarn.errors import ConfigError
+from geowarn.evaluation.checkpoint import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
+from geowarn.evaluation.classification import classification_report
 from geowarn.logs import LogfmtFormatter, log_event
 from geowarn.models.registry import ModelSpec, build_model, get_spec
 from geowarn.provenance import write_json_atomic
-from geowarn.scoring import classification_report
 from geowarn.training.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
 from geowarn.training.config import RunConfig, ScheduleConfig
 from geowarn.training.draws import Draws, build_draws, draws_transform, model_batch
-from geowarn.training.evaluate import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
 from geowarn.training.folders import SampleDataset, Splits, collate, collect_splits, split_record
 from geowarn.training.losses import LossFn, build_loss
 from geowarn.training.runlog import plot_curves, write_metrics

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from geowarn.evaluation import evaluate_defaults, evaluation_splits
+from geowarn.evaluation.defaults import evaluate_defaults, evaluation_splits
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

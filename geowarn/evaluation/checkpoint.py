@@ -21,14 +21,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from geowarn.errors import ConfigError
+from geowarn.evaluation.classification import classification_report, format_classification_table
+from geowarn.evaluation.segmentation import SegmentationScorer, format_segmentation_table
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import ModelSpec, get_spec
-from geowarn.scoring import (
-    SegmentationScorer,
-    classification_report,
-    format_classification_table,
-    format_segmentation_table,
-)
 from geowarn.training.config import AugmentConfig, DataConfig, Task
 from geowarn.training.folders import SampleDataset, collate, folder_samples
 from geowarn.training.losses import LossFn

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError
+from geowarn.evaluation.metrics import ToleranceCounts, tolerance_counts
 from geowarn.logs import log_event
-from geowarn.metrics import ToleranceCounts, tolerance_counts
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
 from geowarn.pipeline.detect import detect, load_cascade
 from geowarn.pipeline.detect_config import DetectConfig

@@ -1,0 +1,1 @@
+"""Evaluation: crack metrics and scores, scoring checkpoints on folders, and the model-card figures."""
