@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geowarn import __version__
-from geowarn.cli_monitor import add_monitor_commands
-from geowarn.cli_train import add_eval_commands, add_train_commands
+from geowarn.cli.monitor import add_monitor_commands
+from geowarn.cli.train import add_eval_commands, add_train_commands
 from geowarn.errors import GeowarnError
 
 #: Exit status for bad input, configuration, models or output location.
