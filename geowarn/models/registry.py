@@ -13,7 +13,7 @@ from geowarn.errors import ModelError
 from geowarn.models.classifier import TileClassifier
 from geowarn.models.unet import UNet
 from geowarn.models.zoo import catalog, torchvision_models
-from geowarn.models.zoo.cascade import cascade_from_parts
+from geowarn.models.zoo.cascade import CascadeNet
 
 Task = Literal["classify", "segment"]
 
@@ -134,6 +134,29 @@ register(
 
 
 # --- Model zoo: architectures from the crack-detection literature (random weights). ---
+
+
+def cascade_from_parts(
+    classifier: nn.Module,
+    segmenter: nn.Module,
+    gate_threshold: float = 0.5,
+    classifier_spec: ModelSpec | None = None,
+    segmenter_spec: ModelSpec | None = None,
+) -> CascadeNet:
+    """A :class:`~geowarn.models.zoo.cascade.CascadeNet` of already built (or loaded) parts.
+
+    With the parts' specs the tasks are checked and the classifier gets its own input
+    convention: its ``input_size``, or its ``input_scale`` relative to the segmenter's.
+    """
+    scale, size = 1.0, None
+    if classifier_spec is not None:
+        if classifier_spec.task != "classify":
+            raise ModelError(f"model {classifier_spec.name!r} is a {classifier_spec.task} model, not a classifier")
+        seg_scale = segmenter_spec.input_scale if segmenter_spec is not None else 1.0
+        scale, size = classifier_spec.input_scale / seg_scale, classifier_spec.input_size
+    if segmenter_spec is not None and segmenter_spec.task != "segment":
+        raise ModelError(f"model {segmenter_spec.name!r} is a {segmenter_spec.task} model, not a segmenter")
+    return CascadeNet(classifier, segmenter, gate_threshold, classifier_scale=scale, classifier_size=size)
 
 
 def _cascade(

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from geowarn.errors import ModelError
-from geowarn.models.registry import ModelSpec, build_model, get_spec, list_models
+from geowarn.models.registry import ModelSpec, build_model, cascade_from_parts, get_spec, list_models
 from geowarn.models.zoo.aspp import ASPP, SeparableAtrousConv
-from geowarn.models.zoo.cascade import NO_CRACK_LOGIT, Cascade, cascade_from_parts
+from geowarn.models.zoo.cascade import NO_CRACK_LOGIT, CascadeNet
 from geowarn.models.zoo.resnet_aspp import STAGE_CHANNELS
 
 torch.set_num_threads(2)
@@ -118,7 +118,7 @@ def _segmenter() -> nn.Module:
 
 @pytest.mark.parametrize("training", [False, True])
 def test_cascade_gate_closed_gives_no_crack_everywhere(training: bool) -> None:
-    cascade = Cascade(_ConstantLogit([-50.0, -50.0]), _segmenter(), gate_threshold=0.5).train(training)
+    cascade = CascadeNet(_ConstantLogit([-50.0, -50.0]), _segmenter(), gate_threshold=0.5).train(training)
     out = cascade(torch.randn(2, 3, 16, 16))
     assert out.shape == (2, 1, 16, 16)
     assert torch.all(out == NO_CRACK_LOGIT)
@@ -127,7 +127,7 @@ def test_cascade_gate_closed_gives_no_crack_everywhere(training: bool) -> None:
 
 def test_cascade_gate_open_equals_segmenter() -> None:
     seg = _segmenter()
-    cascade = Cascade(_ConstantLogit([50.0, 50.0]), seg, gate_threshold=0.9).eval()
+    cascade = CascadeNet(_ConstantLogit([50.0, 50.0]), seg, gate_threshold=0.9).eval()
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         assert torch.allclose(cascade(x), seg(x), atol=1e-6)
@@ -137,28 +137,28 @@ def test_cascade_segments_only_gated_in_images_in_eval() -> None:
     seg = _segmenter()
     batches: list[int] = []
     seg.register_forward_hook(lambda _m, inputs, _o: batches.append(inputs[0].shape[0]))
-    cascade = Cascade(_ConstantLogit([-50.0, 50.0, -50.0]), seg).eval()
+    cascade = CascadeNet(_ConstantLogit([-50.0, 50.0, -50.0]), seg).eval()
     x = torch.randn(3, 3, 16, 16)
     with torch.no_grad():
         out = cascade(x)
         assert batches == [1]
         assert torch.allclose(out[1:2], seg(x[1:2]), atol=1e-6)
     assert torch.all(out[[0, 2]] == NO_CRACK_LOGIT)
-    scripted = torch.jit.script(Cascade(_ConstantLogit([-50.0, 50.0, -50.0]), nn.Conv2d(3, 1, 1)).eval())
+    scripted = torch.jit.script(CascadeNet(_ConstantLogit([-50.0, 50.0, -50.0]), nn.Conv2d(3, 1, 1)).eval())
     assert torch.all(scripted(x)[[0, 2]] == NO_CRACK_LOGIT)
 
 
 def test_cascade_from_registry_and_parts() -> None:
     cascade = build_model("cascade", gate_threshold=0.3, segmenter_options={"base_channels": 4})
-    assert isinstance(cascade, Cascade)
+    assert isinstance(cascade, CascadeNet)
     assert cascade.gate_threshold == 0.3
     assert cascade.classifier_scale == get_spec("tilecls-s").input_scale
     assert cascade.segmenter.encoders[0][0].out_channels == 4
     lenet = build_model("cascade", classifier="lenet5")
-    assert isinstance(lenet, Cascade) and lenet.classifier_size == 32
+    assert isinstance(lenet, CascadeNet) and lenet.classifier_size == 32
     with pytest.raises(ModelError, match="not a classifier"):
         build_model("cascade", classifier="unet-s")
     with pytest.raises(ModelError, match="not a segmenter"):
         cascade_from_parts(nn.Identity(), nn.Identity(), segmenter_spec=get_spec("lenet5"))
     with pytest.raises(ModelError, match="gate_threshold"):
-        Cascade(nn.Identity(), nn.Identity(), gate_threshold=1.5)
+        CascadeNet(nn.Identity(), nn.Identity(), gate_threshold=1.5)

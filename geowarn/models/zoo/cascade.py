@@ -1,4 +1,4 @@
-"""The classifier -> segmenter cascade as one ``nn.Module``.
+"""The classifier -> segmenter cascade as one ``nn.Module`` (:class:`CascadeNet`).
 
 A tile classifier gates each image; only images whose crack probability reaches
 ``gate_threshold`` get the segmenter's logits, the others a constant "no crack" map.
@@ -6,16 +6,11 @@ A tile classifier gates each image; only images whose crack probability reaches
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from geowarn.errors import ModelError
-
-if TYPE_CHECKING:
-    from geowarn.models.registry import ModelSpec
 
 #: Logit given to every pixel of a gated-out image (sigmoid is 0 in float32, finite in fp16).
 NO_CRACK_LOGIT = -1.0e4
@@ -29,7 +24,7 @@ def _exporting() -> bool:
     return tracing or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
 
 
-class Cascade(nn.Module):
+class CascadeNet(nn.Module):
     """Classifier gate + segmenter: N x 3 x H x W -> N x 1 x H x W segmentation logits.
 
     The classifier sees the input resized by ``classifier_scale`` (area resampling) or to
@@ -88,26 +83,3 @@ class Cascade(nn.Module):
             seg = self.segmenter(x.index_select(0, index))
             out = out.index_copy(0, index, seg.to(out.dtype))
         return out
-
-
-def cascade_from_parts(
-    classifier: nn.Module,
-    segmenter: nn.Module,
-    gate_threshold: float = 0.5,
-    classifier_spec: ModelSpec | None = None,
-    segmenter_spec: ModelSpec | None = None,
-) -> Cascade:
-    """A :class:`Cascade` of already built (or loaded) parts.
-
-    With the parts' specs the tasks are checked and the classifier gets its own input
-    convention: its ``input_size``, or its ``input_scale`` relative to the segmenter's.
-    """
-    scale, size = 1.0, None
-    if classifier_spec is not None:
-        if classifier_spec.task != "classify":
-            raise ModelError(f"model {classifier_spec.name!r} is a {classifier_spec.task} model, not a classifier")
-        seg_scale = segmenter_spec.input_scale if segmenter_spec is not None else 1.0
-        scale, size = classifier_spec.input_scale / seg_scale, classifier_spec.input_size
-    if segmenter_spec is not None and segmenter_spec.task != "segment":
-        raise ModelError(f"model {segmenter_spec.name!r} is a {segmenter_spec.task} model, not a segmenter")
-    return Cascade(classifier, segmenter, gate_threshold, classifier_scale=scale, classifier_size=size)
