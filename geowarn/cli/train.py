@@ -61,12 +61,12 @@ def _resume_path(path: Path) -> Path:
 
 def cmd_eval_model(args: argparse.Namespace) -> int:
     """Score a checkpoint or shipped model on folders; print the table, optionally write JSON."""
+    from geowarn.device import pick_device
     from geowarn.evaluation.checkpoint import evaluate_folders, format_table, load_evaluated, write_json
     from geowarn.training.config import DataConfig
-    from geowarn.training.loop import resolve_device
 
     _setup_logs(args)
-    device = resolve_device(args.device)
+    device = pick_device(args.device)
     ev = load_evaluated(args.checkpoint, args.task, device)
     if args.threshold is not None:
         ev.threshold = args.threshold

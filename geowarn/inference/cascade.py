@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
-from geowarn.errors import ConfigError, ModelError
+from geowarn.device import Precision
+from geowarn.errors import ModelError
 from geowarn.models.preprocess import model_input
 from geowarn.models.registry import ModelSpec, get_spec
 from geowarn.models.weights import load_weights, manifest_entry
@@ -21,28 +22,6 @@ from geowarn.models.weights import load_weights, manifest_entry
 #: Used when neither the config nor the manifest gives a threshold.
 DEFAULT_GATE_THRESHOLD = 0.5
 DEFAULT_PROB_THRESHOLD = 0.5
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    """``cuda`` when available (or asked for), else ``cpu``."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda was requested but no CUDA device is available; use device=auto or cpu")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
-def pick_amp_dtype(device: torch.device, amp: str = "auto") -> torch.dtype | None:
-    """Autocast dtype: bf16 on CUDA when supported (``auto``), nothing on CPU unless asked."""
-    if amp == "off":
-        return None
-    if amp == "fp16":
-        return torch.float16
-    if amp == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None
 
 
 @dataclass
@@ -86,9 +65,7 @@ class Cascade:
         self.amp_dtype = amp_dtype
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        return Precision(self.amp_dtype).autocast(self.device)
 
     @torch.inference_mode()
     def classify(self, tiles: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:

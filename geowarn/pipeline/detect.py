@@ -28,6 +28,7 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from geowarn.device import pick_device, pick_precision
 from geowarn.errors import OutputError
 from geowarn.inference.cascade import (
     DEFAULT_GATE_THRESHOLD,
@@ -35,8 +36,6 @@ from geowarn.inference.cascade import (
     Cascade,
     LoadedModel,
     load_model,
-    pick_amp_dtype,
-    pick_device,
 )
 from geowarn.inference.tiles import TileRow, fill_invalid, read_tile_row
 from geowarn.io.outputs import MASK_NODATA, StripWriter, to_cog
@@ -139,7 +138,7 @@ def load_cascade(config: DetectConfig) -> Cascade:
         classifier = load_model(
             config.classifier, config.classifier_weights, config.gate_threshold, DEFAULT_GATE_THRESHOLD, device
         )
-    return Cascade(segmenter, classifier, device, pick_amp_dtype(device, config.amp))
+    return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype)
 
 
 def _edge_neighbours(crack: NDArray[np.bool_], col: int, band: int) -> tuple[set[int], set[int]]:

@@ -33,6 +33,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
+from geowarn.device import pick_device, pick_precision
 from geowarn.errors import ConfigError
 from geowarn.evaluation.checkpoint import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
 from geowarn.evaluation.classification import classification_report
@@ -79,22 +80,6 @@ VAL_COLUMNS = {
 }
 DEFAULT_MONITOR = {"classify": "val_F1", "segment": "val_f1_tol"}
 _LOWER_IS_BETTER = ("val_MA", "val_FA", "val_background_fp_rate")
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available; use auto or cpu")
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else name if name != "auto" else "cpu")
-
-
-def amp_mode(amp: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, whether to scale gradients) for ``train.amp``."""
-    if amp == "fp16" and device.type != "cuda":
-        raise ConfigError("train.amp=fp16 needs CUDA; use bf16 or off on CPU")
-    if amp == "fp16" or (amp == "auto" and device.type == "cuda"):
-        return torch.float16, True
-    return (torch.bfloat16, False) if amp == "bf16" else (None, False)
 
 
 def seed_everything(seed: int) -> None:
@@ -308,7 +293,7 @@ class Trainer:
         if self.draws is None:
             seed_everything(seed)  # draws keep their generators running from the start (see draws)
         loader = self._loader(torch.Generator().manual_seed(seed))
-        amp_dtype, _ = amp_mode(self.cfg.train.amp, self.device)
+        amp_dtype = pick_precision(self.device, self.cfg.train.amp, "train.amp").dtype
         set_train_mode(self.model, self.spec, self.cfg.transfer.strategy)
         params = [p for p in self.model.parameters() if p.requires_grad]
         total, count = 0.0, 0
@@ -375,7 +360,7 @@ def build_trainer(cfg: RunConfig, progress: bool, initialise: bool = True) -> Tr
         level = logging.WARNING if len(report.loaded) < len(report.skipped) else logging.INFO
         log_event(log, report.summary(), level, loaded=len(report.loaded), skipped=len(report.skipped))
     loss_fn = build_loss(cfg.loss, cfg.loss_name, resolve_pos_weight(cfg, train_set))
-    device = resolve_device(cfg.train.device)
+    device = pick_device(cfg.train.device, "train.device")
     model = model.to(device)
     decay = cfg.train.ema_decay
     ema = None if decay is None else AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
@@ -441,7 +426,7 @@ def _fit(t: Trainer, monitor: str, higher: bool, resume: Path | None) -> dict[st
     write_json_atomic(out / "splits.json", split_record(t.splits))
     trainable = apply_strategy(t.model, t.spec, cfg.transfer.strategy)
     opt = make_optimizer(trainable, cfg)
-    _, use_scaler = amp_mode(cfg.train.amp, t.device)
+    use_scaler = pick_precision(t.device, cfg.train.amp, "train.amp").scale_gradients
     scaler = torch.amp.GradScaler(t.device.type, enabled=use_scaler)
     per_epoch = t.batches_per_epoch
     sched = make_scheduler(opt, cfg.schedule, per_epoch * cfg.train.epochs, per_epoch)

@@ -4,23 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from geowarn.errors import ConfigError, ModelError
-from geowarn.inference.cascade import Cascade, pick_amp_dtype, pick_device
-
-
-def test_device_auto_and_cuda_request() -> None:
-    assert pick_device("cpu").type == "cpu"
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert pick_device("auto").type == expected
-    if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="no CUDA device"):
-            pick_device("cuda")
-
-
-def test_mixed_precision_only_where_it_helps() -> None:
-    assert pick_amp_dtype(torch.device("cpu"), "auto") is None
-    assert pick_amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
-    assert pick_amp_dtype(torch.device("cpu"), "off") is None
+from geowarn.device import pick_precision
+from geowarn.errors import ModelError
+from geowarn.inference.cascade import Cascade
 
 
 def test_segment_keeps_odd_tile_sizes_and_batches(toy_cascade: Cascade) -> None:
@@ -51,5 +37,5 @@ def test_cuda_autocast_matches_cpu(toy_cascade: Cascade) -> None:
     cpu = toy_cascade.segment(tiles, 4)
     toy_cascade.device = torch.device("cuda")
     toy_cascade.segmenter.module.cuda()
-    toy_cascade.amp_dtype = pick_amp_dtype(toy_cascade.device)
+    toy_cascade.amp_dtype = pick_precision(toy_cascade.device).dtype
     assert np.abs(toy_cascade.segment(tiles, 4) - cpu).max() < 0.02
