@@ -11,10 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geowarn.errors import ConfigError
+from geowarn.settings import read_mapping, validate
+
+#: Where every site setting is documented.
+SITE_DOCS = "config/site.example.yaml"
 
 Level = Literal["green", "yellow", "orange", "red"]
 NotifyLevel = Literal["green", "yellow", "orange", "red", "nodata"]
@@ -169,26 +172,14 @@ def load_site_config(path: Path | None) -> SiteConfig:
     """Read and validate a site YAML file; None gives the defaults.
 
     Raises:
-        ConfigError: the file is missing, not YAML, or has invalid or unknown keys (named with the fix).
+        ConfigError: the file is missing, not YAML, or has invalid or unknown keys (``geowarn.settings`` format).
 
     """
     if path is None:
         return SiteConfig()
-    try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-    except OSError as exc:
-        raise ConfigError(f"site config {path}: cannot read it ({exc.strerror}); check the path") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"site config {path}: not valid YAML ({exc}); fix the syntax") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"site config {path}: expected a mapping at the top level, got {type(raw).__name__}")
-    try:
-        return SiteConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']} (got {err.get('input')!r})"
-            for err in exc.errors()
-        )
-        raise ConfigError(
-            f"site config {path}: {problems}. See config/site.example.yaml for every key and its default"
-        ) from exc
+    raw = read_mapping(path)
+    if isinstance(raw.get("channels"), dict):
+        from geowarn.alerts.channels import parse_channels
+
+        parse_channels(raw["channels"], str(path))  # first, so that its problems name the channel keys
+    return validate(SiteConfig, raw, str(path), docs=SITE_DOCS)

@@ -31,8 +31,9 @@ def _setup_logs(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier or segmenter for epochs; print the run summary."""
+    from geowarn.settings import read_mapping
     from geowarn.training.checkpoint import read_checkpoint
-    from geowarn.training.config import FLAG_KEYS, build_config, read_yaml
+    from geowarn.training.config import FLAG_KEYS, build_config
     from geowarn.training.loop import fit
     from geowarn.training.runlog import format_summary
 
@@ -42,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         flags["init_from"] = str(flags["init_from"])
     resume = _resume_path(args.resume) if args.resume else None
     if args.config is not None:
-        base, origin = read_yaml(args.config), str(args.config)
+        base, origin = read_mapping(args.config), str(args.config)
     elif resume is not None:
         base, origin = dict(read_checkpoint(resume)["config"]), f"{resume} (saved settings)"
     else:

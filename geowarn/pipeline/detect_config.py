@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from geowarn.errors import ConfigError
+from geowarn.settings import load
+
+#: Where every detect setting is documented.
+DETECT_DOCS = "config/detect.yaml"
 
 
 class DetectConfig(BaseModel):
@@ -55,24 +57,12 @@ MONITOR_DETECT_DEFAULTS: dict[str, Any] = {"classifier": None}
 def load_detect_config(
     path: Path | None = None, overrides: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None
 ) -> DetectConfig:
-    """``defaults``, then ``path`` (YAML, optional), then ``overrides`` (None values ignored)."""
-    data: dict[str, Any] = dict(defaults or {})
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config ({exc.strerror}); check the path") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-        data.update(loaded.get("detect", loaded))
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return DetectConfig(**data)
-    except ValidationError as exc:
-        where = str(path) if path else "command line"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{where}: invalid detect settings: {problems}") from exc
+    """``defaults``, then ``path`` (YAML, optional; its ``detect:`` section if it has one), then ``overrides``.
+
+    ``None`` values in ``overrides`` mean "not given".
+
+    Raises:
+        ConfigError: the file cannot be read, or a setting is unknown or invalid (``geowarn.settings`` format).
+
+    """
+    return load(DetectConfig, path, section="detect", defaults=defaults, overrides=overrides, docs=DETECT_DOCS)

@@ -8,11 +8,12 @@ document every key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from geowarn import settings
 from geowarn.errors import ConfigError, ModelError
 
 Task = Literal["classify", "segment"]
@@ -275,98 +276,9 @@ def set_nested(data: dict[str, Any], path: list[str], value: Any, origin: str) -
     node[path[-1]] = value
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from ``path``, with errors that name the file."""
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror}); check the path") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-    return loaded
-
-
-def _section_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The settings class holding the field at ``loc`` (for listing its keys)."""
-    cls: type[BaseModel] = RunConfig
-    for part in loc[:-1]:
-        field = cls.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        section = next((a for a in (annotation, *get_args(annotation)) if _is_section(a)), None)
-        if section is not None:
-            cls = section
-        elif isinstance(part, int) and cls is DataConfig:
-            cls = SourceConfig
-        elif str(part) == "merge_with":
-            continue
-        else:
-            return None
-    return cls
-
-
-def _is_section(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _hint(err: Any) -> str:
-    kind = err["type"]
-    loc = tuple(err["loc"])
-    if kind == "extra_forbidden":
-        section = _section_at(loc)
-        keys = ", ".join(section.model_fields) if section else "see config/train/"
-        return f"remove it or fix the spelling; keys allowed here: {keys}"
-    for prefix, fix in _FIXES:
-        if kind.startswith(prefix):
-            return fix
-    return "see the documented examples in config/train/"
-
-
-_FIXES = (
-    ("missing", "add it to the file or pass it on the command line"),
-    ("literal_error", "use one of the listed values"),
-    ("greater_than", "use a value in the allowed range"),
-    ("less_than", "use a value in the allowed range"),
-    ("too_short", "give at least one entry"),
-    ("float", "give a number, e.g. 0.01"),
-    ("int", "give a whole number, e.g. 10"),
-    ("bool", "give true or false"),
-    ("dict", "give a mapping of keys (a section)"),
-    ("model", "give a mapping of keys (a section)"),
-    ("list", "give a list, e.g. [a, b]"),
-    ("tuple", "give a list, e.g. [a, b]"),
-    ("string", "give a text value"),
-    ("path", "give a file or folder path"),
-)
-
-
-def _field_loc(err: Any) -> tuple[int | str, ...]:
-    """``err``'s location without the union member names pydantic appends (``pos_weight.float``)."""
-    loc = tuple(err["loc"])
-    if err["type"] == "extra_forbidden":
-        return loc
-    for i in range(1, len(loc)):
-        section = _section_at(loc[: i + 1])
-        if isinstance(loc[i], str) and (section is None or loc[i] not in section.model_fields):
-            return loc[:i]
-    return loc
-
-
 def format_errors(exc: ValidationError, origin: str) -> str:
-    """One entry per problem field: field, value, message(s) and fix."""
-    grouped: dict[tuple[int | str, ...], list[Any]] = {}
-    for err in exc.errors():
-        grouped.setdefault(_field_loc(err), []).append(err)
-    problems = []
-    for loc, errs in grouped.items():
-        field = ".".join(str(p) for p in loc) or "settings"
-        value = "" if errs[0]["type"] == "missing" or not loc else f"={errs[0].get('input')!r}"
-        message = " or ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in errs))
-        problems.append(f"{field}{value}: {message} ({_hint(errs[0])})")
-    return f"{origin}: invalid training settings: " + "; ".join(problems)
+    """One line per problem field: file, key, value, problem and fix (``geowarn.settings`` format)."""
+    return settings.format_errors(exc, origin, RunConfig, docs="the documented examples in config/train/")
 
 
 def build_config(
@@ -422,5 +334,5 @@ def load_train_config(
     flags: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Read the YAML at ``path`` (optional) and apply ``--set`` overrides then flags."""
-    base = read_yaml(path) if path is not None else {}
+    base = settings.read_mapping(path) if path is not None else {}
     return build_config(task, base, origin=str(path) if path else "command line", sets=sets, flags=flags)

@@ -110,7 +110,7 @@ def test_build_channels_reports_every_missing_secret() -> None:
     ],
 )
 def test_invalid_settings(settings: dict[str, object], problem: str) -> None:
-    with pytest.raises(ConfigError, match=r"site\.yaml: invalid channel settings") as info:
+    with pytest.raises(ConfigError, match=r"site\.yaml: key 'channels\.bad") as info:
         parse_channels({"bad": settings}, source="site.yaml")
     assert problem in str(info.value)
 

@@ -21,7 +21,7 @@ def test_example_config_in_the_repo_is_valid() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("rules: {extention_rate_mm_day: {yellow: 1}}", "extention_rate_mm_day.*Extra inputs"),
+        ("rules: {extention_rate_mm_day: {yellow: 1}}", r"key 'rules\.extention_rate_mm_day'.*unknown key"),
         ("rules: {extension_rate_mm_day: {yellow: 30, orange: 20}}", "rise from yellow to red"),
         ("recipients: [{name: a, channel: nope, address: x}]", "channel 'nope', which is not defined"),
         ("[1, 2]", "expected a mapping"),

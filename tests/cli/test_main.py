@@ -54,7 +54,7 @@ def test_models_table_aligns_long_names(capsys) -> None:
 def test_invalid_config_value_is_a_usage_error(tmp_path, capsys, make_geotiff) -> None:
     ortho = make_geotiff()
     assert main(["detect", str(ortho), "--out", str(tmp_path / "o"), "--prob-threshold", "2", "-q"]) == 2
-    assert "prob_threshold=2.0" in capsys.readouterr().err
+    assert "key 'prob_threshold': value 2.0:" in capsys.readouterr().err
 
 
 def _record(**fields: object) -> logging.LogRecord:

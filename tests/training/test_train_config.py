@@ -8,7 +8,8 @@ import pytest
 
 from geowarn.cli import build_parser
 from geowarn.errors import ConfigError
-from geowarn.training.config import RunConfig, load_train_config, parse_override, read_yaml
+from geowarn.settings import read_mapping
+from geowarn.training.config import RunConfig, load_train_config, parse_override
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "config" / "train").glob("*.yaml"))
 
@@ -24,7 +25,7 @@ def test_unknown_key_names_file_field_and_allowed_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_train_config("classify", path)
     text = str(exc.value)
-    assert str(path) in text and "optim.nam='sgd'" in text and "keys allowed here: name, lr" in text
+    assert f"{path}: key 'optim.nam': value 'sgd': unknown key" in text and "keys allowed here: name, lr" in text
 
 
 def test_bad_value_names_field_value_and_fix(tmp_path: Path) -> None:
@@ -32,8 +33,12 @@ def test_bad_value_names_field_value_and_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_train_config("classify", path)
     text = str(exc.value)
-    assert "train.epochs=0" in text and "allowed range" in text
-    assert "train.amp='turbo'" in text and "optim.lr='fast'" in text and "give a number" in text
+    assert "key 'train.epochs': value 0:" in text and "allowed range" in text
+    assert (
+        "key 'train.amp': value 'turbo':" in text
+        and "key 'optim.lr': value 'fast':" in text
+        and "give a number" in text
+    )
 
 
 def test_task_model_and_strategy_consistency(tmp_path: Path) -> None:
@@ -43,7 +48,7 @@ def test_task_model_and_strategy_consistency(tmp_path: Path) -> None:
         load_train_config("classify", _write(tmp_path, "task: segment\nmodel: {name: unet-s}\n"))
     with pytest.raises(ConfigError, match=r"needs data\.merge_with"):
         load_train_config("classify", None, flags={"model": "lenet5", "strategy": "merge"})
-    with pytest.raises(ConfigError, match=r"model\.name: Field required"):
+    with pytest.raises(ConfigError, match=r"key 'model\.name': required, but missing"):
         load_train_config("classify", None)
     with pytest.raises(ConfigError, match="threshold_recall is for classifiers"):
         load_train_config("segment", None, flags={"model": "unet-s"}, sets=["train.threshold_recall=0.9"])
@@ -69,14 +74,14 @@ def test_overrides_apply_after_file_then_flags(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_configs_validate(path: Path) -> None:
-    cfg = load_train_config(read_yaml(path)["task"], path)
+    cfg = load_train_config(read_mapping(path)["task"], path)
     assert cfg.model.name
 
 
 def test_reference_examples_list_every_key() -> None:
     """The two complete examples document every setting (so new settings get documented)."""
     for name in ("classify-lenet5.yaml", "segment-unet.yaml"):
-        data = read_yaml(Path(EXAMPLES[0].parent / name))
+        data = read_mapping(Path(EXAMPLES[0].parent / name))
         assert set(data) == set(RunConfig.model_fields), name
         for section, value in data.items():
             field = RunConfig.model_fields[section]

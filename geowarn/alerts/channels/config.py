@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from geowarn.alerts.channels.base import template_names
-from geowarn.errors import ConfigError
+from geowarn.settings import validate
 
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="environment variable name")]
+#: Where every channel setting is documented.
+CHANNELS_DOCS = "the channels in config/site.example.yaml"
 ChannelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
@@ -199,16 +201,10 @@ class ChannelsConfig(RootModel[dict[ChannelName, ChannelConfig]]):
 
 
 def parse_channels(data: Mapping[str, Any] | None, source: str = "channels") -> ChannelsConfig:
-    """Validate a ``channels:`` mapping.
+    """Validate a ``channels:`` mapping (``source``: where it comes from, e.g. the site YAML).
 
     Raises:
         ConfigError: naming ``source``, the channel, the field and the problem.
 
     """
-    try:
-        return ChannelsConfig.model_validate(dict(data or {}))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})" for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: invalid channel settings: {problems}") from exc
+    return validate(ChannelsConfig, dict(data or {}), source, docs=CHANNELS_DOCS, prefix=("channels",))

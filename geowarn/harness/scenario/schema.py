@@ -32,9 +32,10 @@ import json
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from geowarn.errors import ConfigError
+from geowarn.settings import read_mapping, validate
 
 __all__ = [
     "AlertLevel",
@@ -162,18 +163,13 @@ _RecordT = TypeVar("_RecordT", bound=BaseModel)
 _FIX = "build it with: geowarn scenario build --data ../shared/data --out SUITE"
 
 
-def _load(model: type[_RecordT], path: Path, name: str, what: str) -> _RecordT:
+def _load(model: type[_RecordT], path: Path, name: str) -> _RecordT:
     """Read ``name`` in folder ``path`` (or the file ``path``) into ``model``, or raise ``ConfigError``."""
     path = Path(path)
     file = path / name if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {file}: {exc}; {_FIX}") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{file} does not follow the {what} schema: {exc}; rebuild it") from exc
+    if not file.is_file():
+        raise ConfigError(f"{file}: no such file; {_FIX}")
+    return validate(model, read_mapping(file), str(file), docs=f"the schema in {__name__}, or rebuild it")
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -183,7 +179,7 @@ def load_scenario(path: Path) -> Scenario:
         ConfigError: If the file is missing, is not JSON or does not follow the schema.
 
     """
-    return _load(Scenario, path, "scenario.json", "scenario")
+    return _load(Scenario, path, "scenario.json")
 
 
 def load_suite(path: Path) -> Suite:
@@ -193,4 +189,4 @@ def load_suite(path: Path) -> Suite:
         ConfigError: If the file is missing, is not JSON or does not follow the schema.
 
     """
-    return _load(Suite, path, "suite.json", "suite")
+    return _load(Suite, path, "suite.json")
