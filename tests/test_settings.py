@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from geowarn.assess.settings import load_site_config
 from geowarn.errors import ConfigError
 from geowarn.harness.scenario.schema import load_suite
 from geowarn.pipeline.detect_config import load_detect_config
 from geowarn.settings import read_mapping
 from geowarn.training.config import load_train_config
+from geowarn.workspace.site_config import load_site_config
 
 LINE = re.compile(r"^(?P<file>[^:]+): key '(?P<key>[^']+)':(?: value (?P<value>.+?):)? (?P<problem>.+?); (?P<fix>.+)$")
 

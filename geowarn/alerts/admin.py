@@ -7,14 +7,15 @@ from typing import Any
 from sqlalchemy import select
 
 from geowarn.errors import ConfigError
+from geowarn.store.db import Store
+from geowarn.store.queries import get_site
 from geowarn.store.schema import Alert, Delivery, Site, utcnow
-from geowarn.workspace import Workspace, get_site
 
 
-def list_alerts(ws: Workspace, site_slug: str | None = None, *, unacked: bool = False) -> list[dict[str, Any]]:
+def list_alerts(store: Store, site_slug: str | None = None, *, unacked: bool = False) -> list[dict[str, Any]]:
     """Alerts newest first, with their delivery states."""
     rows = []
-    with ws.store.transaction() as session:
+    with store.transaction() as session:
         query = select(Alert, Site.slug).join(Site, Site.id == Alert.site_id).order_by(Alert.id.desc())
         if site_slug:
             query = query.where(Alert.site_id == get_site(session, site_slug).id)
@@ -40,7 +41,7 @@ def list_alerts(ws: Workspace, site_slug: str | None = None, *, unacked: bool = 
     return rows
 
 
-def ack_alert(ws: Workspace, alert_id: int, by: str, note: str | None = None) -> str:
+def ack_alert(store: Store, alert_id: int, by: str, note: str | None = None) -> str:
     """Acknowledge an alert; acknowledging twice keeps the first acknowledgement.
 
     Raises:
@@ -49,7 +50,7 @@ def ack_alert(ws: Workspace, alert_id: int, by: str, note: str | None = None) ->
     """
     if not by.strip():
         raise ConfigError("--by must name who acknowledges the alert (e.g. --by 'J. Doe, on call')")
-    with ws.store.transaction() as session:
+    with store.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise ConfigError(f"alert {alert_id} does not exist; list them with: geowarn alerts list")
@@ -61,9 +62,9 @@ def ack_alert(ws: Workspace, alert_id: int, by: str, note: str | None = None) ->
         return f"alert {alert_id} ({alert.level.upper()}) acknowledged by {alert.acked_by}"
 
 
-def list_deliveries(ws: Workspace, status: str | None = None) -> list[dict[str, Any]]:
+def list_deliveries(store: Store, status: str | None = None) -> list[dict[str, Any]]:
     """Outbox rows, oldest first."""
-    with ws.store.transaction() as session:
+    with store.transaction() as session:
         query = select(Delivery).order_by(Delivery.id)
         if status:
             query = query.where(Delivery.status == status)

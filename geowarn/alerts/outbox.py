@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from geowarn.alerts.channels import Channel, DeliveryError, build_channel
 from geowarn.alerts.payload import EVIDENCE_MAP_ATTACHMENT, AlertPayload
+from geowarn.alerts.settings import SiteAlerting
 from geowarn.errors import ConfigError
 from geowarn.faults import failpoint
 from geowarn.logs import log_event
@@ -187,14 +188,13 @@ def flush_outbox(
     return report
 
 
-def site_channels(base_dir_for: Callable[[Site], Path | None], config_for: Callable[[Site], object]) -> ChannelResolver:
+def site_channels(
+    base_dir_for: Callable[[Site], Path | None], config_for: Callable[[Site], SiteAlerting]
+) -> ChannelResolver:
     """Resolver building each site's channels from its config (``config_for(site).channels``)."""
 
     def resolve(site: Site) -> dict[str, Channel]:
         config = config_for(site)
-        return {
-            name: build_channel(name, conf, base_dir=base_dir_for(site))
-            for name, conf in config.channels.items()  # type: ignore[attr-defined]
-        }
+        return {name: build_channel(name, conf, base_dir=base_dir_for(site)) for name, conf in config.channels.items()}
 
     return resolve

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geowarn.alerts.payload import AlertPayload
-from geowarn.assess.settings import SiteConfig
+from geowarn.alerts.settings import SiteAlerting
 from geowarn.errors import ConfigError
 from geowarn.logs import log_event
+from geowarn.store.db import Store
 from geowarn.store.schema import Alert, Delivery, Site
-from geowarn.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def latest_alert_ids(session: Session) -> list[int]:
     return list(session.scalars(select(func.max(Alert.id)).group_by(Alert.site_id)))
 
 
-def _queue(session: Session, alert: Alert, config: SiteConfig, number: int, now: datetime) -> list[int]:
+def _queue(session: Session, alert: Alert, config: SiteAlerting, number: int, now: datetime) -> list[int]:
     payload = AlertPayload.model_validate(alert.payload).as_reminder(number)
     rows = []
     for recipient in config.recipients:
@@ -61,10 +62,10 @@ def _queue(session: Session, alert: Alert, config: SiteConfig, number: int, now:
     return [row.id for row in rows]
 
 
-def queue_reminders(ws: Workspace, now: datetime) -> list[int]:
-    """Queue the reminders due at ``now``; returns the new delivery ids."""
+def queue_reminders(store: Store, now: datetime, config_for: Callable[[Site], SiteAlerting]) -> list[int]:
+    """Queue the reminders due at ``now`` (``config_for``: each site's configuration); returns the new delivery ids."""
     queued: list[int] = []
-    with ws.store.transaction() as session:
+    with store.transaction() as session:
         waiting = session.scalars(
             select(Alert)
             .where(Alert.id.in_(latest_alert_ids(session)), Alert.requires_ack.is_(True), Alert.acked_at.is_(None))
@@ -73,11 +74,11 @@ def queue_reminders(ws: Workspace, now: datetime) -> list[int]:
         for alert in waiting:
             site = session.get_one(Site, alert.site_id)
             try:
-                config = ws.site_config(site)
+                config = config_for(site)
             except ConfigError as exc:  # the flush reports the broken config for the alert's own rows
                 log_event(log, "reminders skipped", level=logging.WARNING, site=site.slug, error=str(exc))
                 continue
-            reminders = config.rules.ack_reminders
+            reminders = config.alerting.ack_reminders
             interval = reminders.interval_h(alert.level)
             if interval is None:
                 continue

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from geowarn.assess.settings import LEVEL_ORDER, Rules, Thresholds
+from geowarn.assess.settings import LEVEL_ORDER, AssessmentSettings, Thresholds
 from geowarn.tracking.growth import FailureEstimate
 
 LEVEL_NAMES = ("green", "yellow", "orange", "red")
@@ -84,8 +84,8 @@ class Previous:
         )
 
 
-def _failure_level(rules: Rules, failure: FailureEstimate, survey_date: date) -> str:
-    window = rules.time_of_failure_days
+def _failure_level(settings: AssessmentSettings, failure: FailureEstimate, survey_date: date) -> str:
+    window = settings.time_of_failure_days
     if failure.confidence < window.min_confidence:
         return "green"
     days = (failure.when - survey_date).days
@@ -106,17 +106,17 @@ def _rate_level(thresholds: Thresholds, rate: float | None, unc: float, text: st
     return lvl
 
 
-def _track_level(rules: Rules, s: TrackSignal, survey_date: date, reasons: list[str]) -> str:
+def _track_level(settings: AssessmentSettings, s: TrackSignal, survey_date: date, reasons: list[str]) -> str:
     levels = [
         _rate_level(
-            rules.extension_rate_mm_day,
+            settings.extension_rate_mm_day,
             s.extension_rate,
             s.extension_unc,
             f"crack {s.track_id} extends {{rate:.1f}} ± {{unc:.1f}} mm/day",
             reasons,
         ),
         _rate_level(
-            rules.opening_rate_mm_day,
+            settings.opening_rate_mm_day,
             s.opening_rate,
             s.opening_unc,
             f"crack {s.track_id} opens {{rate:.2f}} ± {{unc:.2f}} mm/day",
@@ -124,7 +124,7 @@ def _track_level(rules: Rules, s: TrackSignal, survey_date: date, reasons: list[
         ),
     ]
     if s.failure is not None:
-        lvl = _failure_level(rules, s.failure, survey_date)
+        lvl = _failure_level(settings, s.failure, survey_date)
         if lvl != "green":
             reasons.append(
                 f"crack {s.track_id}: inverse-velocity time of failure {s.failure.when} "
@@ -149,7 +149,7 @@ def count_cracks(tracks: Sequence[int], families: dict[int, frozenset[int]]) -> 
 
 def _confirmed(
     level: str,
-    rules: Rules,
+    settings: AssessmentSettings,
     track_levels: dict[int, str],
     zone_levels: dict[str, str],
     failure_tracks: set[int],
@@ -159,9 +159,9 @@ def _confirmed(
     """Whether ``level`` is confirmed by agreement (several cracks) or persistence (several surveys)."""
     rank = LEVEL_ORDER[level]
     at_level = [t for t, lvl in track_levels.items() if LEVEL_ORDER[lvl] >= rank]
-    if count_cracks(at_level, families) >= rules.persistence.cracks or any(t in failure_tracks for t in at_level):
+    if count_cracks(at_level, families) >= settings.persistence.cracks or any(t in failure_tracks for t in at_level):
         return True
-    need = rules.persistence.surveys - 1
+    need = settings.persistence.surveys - 1
     if need <= 0:
         return bool(at_level) or any(LEVEL_ORDER[v] >= rank for v in zone_levels.values())
     recent = list(history[:need])
@@ -178,7 +178,7 @@ def _confirmed(
 
 
 def evaluate(
-    rules: Rules,
+    settings: AssessmentSettings,
     survey_date: date,
     signals: Sequence[TrackSignal],
     new_cracks_by_zone: dict[str, int],
@@ -188,7 +188,7 @@ def evaluate(
     """The site's level after this survey.
 
     Args:
-        rules: the site's rules.
+        settings: the site's assessment settings.
         survey_date: acquisition date of the survey being assessed.
         signals: per-track growth since the previous survey.
         new_cracks_by_zone: new cracks (long enough to count) per zone name.
@@ -197,46 +197,48 @@ def evaluate(
 
     """
     reasons: list[str] = []
-    track_levels = {s.track_id: _track_level(rules, s, survey_date, reasons) for s in signals}
+    track_levels = {s.track_id: _track_level(settings, s, survey_date, reasons) for s in signals}
     failure_tracks = {
         s.track_id
         for s in signals
-        if s.failure is not None and _failure_level(rules, s.failure, survey_date) != "green"
+        if s.failure is not None and _failure_level(settings, s.failure, survey_date) != "green"
     }
     zone_levels: dict[str, str] = {}
     for zone, count in new_cracks_by_zone.items():
-        lvl = rules.new_cracks.level_of(count) if count else "green"
+        lvl = settings.new_cracks.level_of(count) if count else "green"
         zone_levels[zone] = lvl
         if lvl != "green":
-            reasons.append(f"{count} new cracks in zone {zone} ({lvl} ≥ {rules.new_cracks.bound(lvl):g})")
+            reasons.append(f"{count} new cracks in zone {zone} ({lvl} ≥ {settings.new_cracks.bound(lvl):g})")
     raw = _max_level([*track_levels.values(), *zone_levels.values()])
 
     families = {s.track_id: s.family for s in signals}
     candidate = raw
-    gate = LEVEL_ORDER[rules.persistence.from_level]
+    gate = LEVEL_ORDER[settings.persistence.from_level]
     while LEVEL_ORDER[candidate] >= gate and not _confirmed(
-        candidate, rules, track_levels, zone_levels, failure_tracks, history, families
+        candidate, settings, track_levels, zone_levels, failure_tracks, history, families
     ):
         lower = LEVEL_NAMES[LEVEL_ORDER[candidate] - 1]
         reasons.append(
-            f"{candidate} trigger awaits confirmation (the same crack in {rules.persistence.surveys} consecutive "
-            f"surveys, or {rules.persistence.cracks} cracks): {lower} for now"
+            f"{candidate} trigger awaits confirmation (the same crack in {settings.persistence.surveys} consecutive "
+            f"surveys, or {settings.persistence.cracks} cracks): {lower} for now"
         )
         candidate = lower
 
     level = candidate
     current_rank = LEVEL_ORDER.get(current_level, 0)
     if LEVEL_ORDER[candidate] < current_rank:
-        window = [candidate, *(p.candidate for p in history[: rules.hysteresis.surveys - 1])]
-        below = len(window) >= rules.hysteresis.surveys and all(LEVEL_ORDER[c] < current_rank for c in window)
+        window = [candidate, *(p.candidate for p in history[: settings.hysteresis.surveys - 1])]
+        below = len(window) >= settings.hysteresis.surveys and all(LEVEL_ORDER[c] < current_rank for c in window)
         if below:
             level = LEVEL_NAMES[max(current_rank - 1, max(LEVEL_ORDER[c] for c in window))]
             reasons.append(
-                f"{rules.hysteresis.surveys} consecutive surveys below {current_level}: stepping down to {level}"
+                f"{settings.hysteresis.surveys} consecutive surveys below {current_level}: stepping down to {level}"
             )
         else:
             level = current_level
-            reasons.append(f"holding {current_level} until {rules.hysteresis.surveys} consecutive surveys are below it")
+            reasons.append(
+                f"holding {current_level} until {settings.hysteresis.surveys} consecutive surveys are below it"
+            )
     if not reasons:
         reasons.append("no significant crack growth and no new cracks above the thresholds")
     return Decision(level, candidate, raw, reasons, track_levels, zone_levels)

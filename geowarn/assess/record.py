@@ -1,47 +1,33 @@
-"""Record a site's assessment and, when the level changes, the alert and its outbox rows.
+"""Record a site's assessment: its level after a survey (or a "no data" event) and why.
 
-Everything here runs inside the caller's transaction, together with the survey's cracks and tracks:
-either all of it is stored or none of it, and deliveries are only attempted after the commit
-(transactional outbox), so a crash can delay an alert but never lose or duplicate it.
+Runs inside the caller's transaction, together with the survey's cracks and tracks. Later
+assessments read the earlier ones back for persistence and hysteresis (:func:`recent_history`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-from shapely import affinity, wkb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geowarn.alerts.evidence_map import render_evidence_map
-from geowarn.alerts.payload import AlertPayload, CrackEvidence, bbox_wgs84, union_bounds
-from geowarn.assess.settings import SiteConfig
-from geowarn.logs import log_event
-from geowarn.store.schema import Alert, Assessment, Delivery, Site, Survey
-from geowarn.tracking.step import TrackedCrack
+from geowarn.assess.levels import Previous
+from geowarn.store.schema import Assessment, Site, Survey
 
-log = logging.getLogger(__name__)
-#: Most cracks listed as evidence in one alert.
-MAX_EVIDENCE = 20
+#: Earlier assessments read back for persistence and hysteresis.
+HISTORY = 10
 
 
 @dataclass(frozen=True)
 class AssessmentInput:
-    """What a new assessment says and what it rests on."""
+    """What a new assessment says: its level, the unconfirmed candidate, the detail, and its trigger."""
 
     level: str
     candidate: str
     detail: dict[str, Any]
     trigger_key: str
     survey: Survey | None
-    previous_survey_date: date | None
-    evidence: list[TrackedCrack]
-    new_crack_count: int
-    model_version: str
 
 
 def current_levels(session: Session, site_id: int) -> tuple[str, str]:
@@ -58,56 +44,21 @@ def current_levels(session: Session, site_id: int) -> tuple[str, str]:
     return (last.level if last else "green", real.level if real else "green")
 
 
-def _evidence(item: TrackedCrack) -> CrackEvidence:
-    c, g = item.crack, item.growth
-    return CrackEvidence(
-        track_id=item.track_id,
-        length_m=c.length_m,
-        length_unc_m=c.length_unc_m,
-        mean_width_m=c.mean_width_m,
-        max_width_m=c.max_width_m,
-        width_unc_m=c.width_unc_m,
-        delta_length_m=g.length.delta_m if g else None,
-        delta_length_unc_m=g.length.unc_m if g else None,
-        delta_max_width_m=g.max_width.delta_m if g else None,
-        delta_width_unc_m=g.max_width.unc_m if g else None,
-        extension_rate_mm_day=g.extension.rate_mm_day if g else None,
-        extension_rate_unc_mm_day=g.extension.rate_unc_mm_day if g else None,
-        opening_rate_mm_day=g.mean_width.rate_mm_day if g else None,
-        opening_rate_unc_mm_day=g.mean_width.rate_unc_mm_day if g else None,
-        significant=bool(g and g.significant),
-        centroid_x=c.centroid_x,
-        centroid_y=c.centroid_y,
-    )
+def recent_history(session: Session, site_id: int) -> list[Previous]:
+    """The site's latest assessments that had a survey (no "no data" ones), most recent first."""
+    return [
+        Previous.from_detail(a.level, a.candidate_level, a.detail)
+        for a in session.scalars(
+            select(Assessment)
+            .where(Assessment.site_id == site_id, Assessment.survey_id.is_not(None), Assessment.level != "nodata")
+            .order_by(Assessment.id.desc())
+            .limit(HISTORY)
+        )
+    ]
 
 
-def _evidence_map(survey: Survey, items: list[TrackedCrack], path: Path) -> Path | None:
-    """PNG of the evidence cracks over the survey's orthomosaic (geometries moved back to its frame)."""
-    dx, dy = -(survey.frame_dx_m or 0.0), -(survey.frame_dy_m or 0.0)
-    current = [affinity.translate(wkb.loads(i.crack.polygon_wkb), dx, dy) for i in items]
-    previous = [affinity.translate(wkb.loads(p.polygon_wkb), dx, dy) for i in items for p in i.previous]
-    if not current:
-        return None
-    png = render_evidence_map(Path(survey.path), previous, current)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
-    return path
-
-
-def _crs_name(site: Site, survey: Survey | None) -> str:
-    if survey is not None:
-        return survey.crs
-    if site.crs:
-        from pyproj import CRS
-
-        return CRS.from_wkt(site.crs).to_string()
-    return "unknown"
-
-
-def record_assessment(
-    session: Session, site: Site, config: SiteConfig, data: AssessmentInput, evidence_dir: Path
-) -> Alert | None:
-    """Store the assessment; on a level change also the alert, its evidence map and one outbox row per recipient."""
+def record_assessment(session: Session, site: Site, data: AssessmentInput) -> tuple[Assessment, str]:
+    """Store the assessment; returns it with the site's level before it (a change of level raises an alert)."""
     previous_level, _ = current_levels(session, site.id)
     assessment = Assessment(
         site_id=site.id,
@@ -119,70 +70,4 @@ def record_assessment(
     )
     session.add(assessment)
     session.flush()
-    if data.level == previous_level:
-        return None
-    items = sorted(
-        (i for i in data.evidence if (i.growth and i.growth.significant) or i.kind == "new"),
-        key=lambda i: -(i.growth.extension.rate_mm_day if i.growth else 0.0),
-    )[:MAX_EVIDENCE]
-    previous_alert = session.scalar(select(Alert).where(Alert.site_id == site.id).order_by(Alert.id.desc()).limit(1))
-    alert = Alert(
-        site_id=site.id,
-        assessment_id=assessment.id,
-        level=data.level,
-        previous_level=previous_level,
-        requires_ack=data.level in config.rules.require_ack,
-        payload={},
-    )
-    session.add(alert)
-    session.flush()
-    boxes = [wkb.loads(i.crack.polygon_wkb).bounds for i in items]
-    bounds = union_bounds(boxes)
-    failure = next((i.failure for i in items if i.failure is not None), None)
-    survey = data.survey
-    payload = AlertPayload(
-        alert_id=alert.id,
-        site_id=site.slug,
-        site_name=site.name,
-        level=data.level,  # type: ignore[arg-type]
-        previous_level=previous_level,  # type: ignore[arg-type]
-        reasons=list(data.detail.get("reasons", [])),
-        cracks=[_evidence(i) for i in items],
-        new_crack_count=data.new_crack_count,
-        survey_date=survey.acquired_on if survey else date.today(),
-        previous_survey_date=data.previous_survey_date,
-        survey_id=survey.id if survey else 0,
-        issued_at=alert.created_at or datetime.now().astimezone(),
-        requires_ack=alert.requires_ack,
-        time_of_failure=failure.when if failure else None,
-        time_of_failure_low=failure.low if failure else None,
-        time_of_failure_high=failure.high if failure else None,
-        model_version=data.model_version,
-        dashboard_url=f"{config.dashboard_url.rstrip('/')}/sites/{site.slug}/alerts/{alert.id}"
-        if config.dashboard_url
-        else None,
-        crs=_crs_name(site, survey),
-        area_wgs84=bbox_wgs84(bounds, site.crs) if bounds and site.crs else None,
-        previous_alert_id=previous_alert.id if previous_alert else None,
-        previous_issued_at=previous_alert.created_at if previous_alert else None,
-    )
-    alert.payload = payload.model_dump(mode="json")
-    if survey is not None and items:
-        try:
-            path = _evidence_map(survey, items, evidence_dir / f"alert-{alert.id:06d}-map.png")
-            alert.evidence_path = str(path) if path else None
-        except Exception as exc:  # the picture must never stop the alert
-            log_event(log, "evidence map failed; alert sent without it", level=logging.WARNING, error=str(exc))
-    for recipient in config.recipients:
-        if data.level in recipient.levels:
-            session.add(
-                Delivery(
-                    alert_id=alert.id,
-                    channel=recipient.channel,
-                    recipient=recipient.address,
-                    idempotency_key=payload.idempotency_key(recipient.channel, recipient.address),
-                )
-            )
-    session.flush()
-    log_event(log, "alert", site=site.slug, alert=alert.id, alert_level=data.level, previous=previous_level)
-    return alert
+    return assessment, previous_level

@@ -112,7 +112,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     """List alerts."""
     from geowarn.alerts.admin import list_alerts
 
-    rows = list_alerts(_workspace(args), args.site, unacked=args.unacked)
+    rows = list_alerts(_workspace(args).store, args.site, unacked=args.unacked)
     if not args.json:
         for r in rows:
             r["ack"] = r["acked_by"] or ("REQUIRED" if r["requires_ack"] else "-")
@@ -127,7 +127,7 @@ def cmd_alerts_ack(args: argparse.Namespace) -> int:
     """Acknowledge an alert."""
     from geowarn.alerts.admin import ack_alert
 
-    print(ack_alert(_workspace(args), args.alert_id, args.by, args.note))
+    print(ack_alert(_workspace(args).store, args.alert_id, args.by, args.note))
     return 0
 
 
@@ -146,7 +146,7 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
     """List outbox rows."""
     from geowarn.alerts.admin import list_deliveries
 
-    rows = list_deliveries(_workspace(args), args.status)
+    rows = list_deliveries(_workspace(args).store, args.status)
     _print_rows(
         rows,
         args.json,

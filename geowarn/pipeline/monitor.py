@@ -1,11 +1,12 @@
-"""Process a site's pending surveys in date order: detect, register, track, assess, notify.
+"""Process a site's pending surveys in date order: detect, register, track, assess, alert.
 
-Per survey, the slow work (detection, registration) happens first and outside any transaction;
-then one transaction claims the survey (``pending`` → ``processed``/``flagged``) and stores its
-run, cracks, tracks, growth, assessment, alert and outbox rows together. Running ``monitor``
-twice, or two at once, therefore never duplicates surveys, cracks or alerts, and a crash leaves
-the survey pending so the next run redoes it (reusing the finished detection outputs).
-Deliveries go out after the commit (see ``geowarn.alerts.outbox``).
+Per survey, the slow work (detection, registration, the look-back at earlier imagery) happens first
+and outside any transaction; then one transaction claims the survey (``pending`` →
+``processed``/``flagged``) and stores its run, cracks, tracks, growth, assessment, alert and outbox
+rows together. Running ``monitor`` twice, or two at once, therefore never duplicates surveys,
+cracks or alerts, and a crash leaves the survey pending so the next run redoes it (reusing the
+finished detection outputs). Deliveries go out after the commit (see ``geowarn.alerts.outbox``).
+Each stage takes its own part of the site's rules (``geowarn.workspace.site_config``).
 """
 
 from __future__ import annotations
@@ -17,42 +18,118 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from shapely import affinity, unary_union
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from geowarn.alerts.issue import AlertInput, issue_alert
 from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
 from geowarn.alerts.reminders import queue_reminders
-from geowarn.assess.levels import Previous, evaluate
-from geowarn.assess.record import AssessmentInput, current_levels, record_assessment
-from geowarn.assess.settings import Rules, SiteConfig
+from geowarn.assess.levels import evaluate
+from geowarn.assess.record import AssessmentInput, current_levels, recent_history, record_assessment
+from geowarn.assess.signals import count_new_cracks, track_signals
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
 from geowarn.logs import log_event
 from geowarn.pipeline.detect import GPKG_NAME, PROB_NAME, RUN_NAME, detect, load_cascade
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.registration import Registration, register_surveys
-from geowarn.store.schema import Assessment, Run, Site, Survey, utcnow
+from geowarn.store.queries import get_site, processed_before
+from geowarn.store.schema import Assessment, Crack, Run, Site, Survey, utcnow
 from geowarn.tracking.cracks import read_detected_cracks
 from geowarn.tracking.join_gap import GapEvidence
-from geowarn.tracking.lookback import LINE_SMOOTH_PX, LOOK_RADIUS_PX, EarlierImage, ImageLookback, LookbackSettings
-from geowarn.tracking.step import Footprint, TrackedCrack, track_survey
-from geowarn.workspace import Workspace, get_site
+from geowarn.tracking.lookback import survey_lookback
+from geowarn.tracking.step import TrackedCrack, TrackingOutcome, track_survey
+from geowarn.workspace import Workspace
+from geowarn.workspace.site_config import SiteConfig
 
-log = logging.getLogger(__name__)
-#: Matching buffer: this much plus three registration sigmas.
-BASE_BUFFER_M = 0.15
+#: Monitoring's public logger name (``geowarn detect`` logs as ``geowarn.detect``).
+log = logging.getLogger("geowarn.monitor")
+
+SurveyStatus = Literal["processed", "flagged", "failed"]
+
+
+@dataclass(frozen=True)
+class SurveyResult:
+    """What monitoring made of one survey.
+
+    ``status`` is ``processed``, ``flagged`` (not co-registered: no growth computed) or ``failed``
+    (``reason`` says why for both). ``extending``: cracks extending significantly; ``changed``: more
+    cracks with a significant change of length or width; ``shift_m``: the co-registration shift
+    (None for the site's reference survey); ``seen_before_m`` / ``no_line_m``: new-looking crack
+    length that the look-back found in earlier imagery / without a line in this survey's imagery.
+    """
+
+    site: str
+    survey_id: int
+    acquired_on: date
+    status: SurveyStatus
+    cracks: int = 0
+    extending: int = 0
+    changed: int = 0
+    new: int = 0
+    shift_m: float | None = None
+    seen_before_m: float = 0.0
+    no_line_m: float = 0.0
+    level: str | None = None
+    alert_id: int | None = None
+    reason: str | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        alert = f"; alert {self.alert_id}" if self.alert_id else ""
+        survey = f"survey {self.survey_id} ({self.acquired_on})"
+        if self.status == "failed":
+            return f"{self.site}: {survey}: FAILED, {self.reason}{alert}"
+        head = f"{self.site}: {survey}: {self.cracks} cracks"
+        if self.status == "flagged":
+            return f"{head}; FLAGGED, {self.reason}{alert}"
+        shift = f"shift {self.shift_m:.3f} m" if self.shift_m is not None else "reference survey"
+        rechecked = (
+            f"; {self.seen_before_m:.2f} m new on the map but seen in earlier imagery" if self.seen_before_m else ""
+        )
+        rechecked += f"; {self.no_line_m:.2f} m new on the map but no line in the imagery" if self.no_line_m else ""
+        return (
+            f"{head}, {self.extending} extending significantly ({self.changed} more with a significant change of "
+            f"length or width), {self.new} new; {shift}{rechecked}; level {str(self.level).upper()}{alert}"
+        )
+
+
+@dataclass(frozen=True)
+class OverdueResult:
+    """A site whose latest survey is older than its rules allow: it went to "no data"."""
+
+    site: str
+    reason: str
+    alert_id: int | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        return f"{self.site}: {self.reason}" + (f"; alert {self.alert_id}" if self.alert_id else "")
 
 
 @dataclass
 class MonitorReport:
-    """What one ``monitor`` run did, as lines for people and ids for tests."""
+    """What one ``monitor`` run did, site by site, and what the outbox then sent."""
 
-    lines: list[str] = field(default_factory=list)
-    alerts: list[int] = field(default_factory=list)
+    results: list[SurveyResult | OverdueResult] = field(default_factory=list)
     outbox: FlushReport | None = None
+
+    @property
+    def surveys(self) -> list[SurveyResult]:
+        """The surveys processed, in processing order."""
+        return [r for r in self.results if isinstance(r, SurveyResult)]
+
+    @property
+    def alerts(self) -> list[int]:
+        """Ids of the alerts raised."""
+        return [r.alert_id for r in self.results if r.alert_id is not None]
+
+    @property
+    def lines(self) -> list[str]:
+        return [r.line() for r in self.results]
 
     def __str__(self) -> str:
         tail = [str(self.outbox)] if self.outbox else []
@@ -85,24 +162,6 @@ def _reusable_run(out_dir: Path, sha256: str, cascade: Cascade) -> dict[str, Any
     return None
 
 
-def _processed_before(survey: Survey) -> Select[Survey]:
-    """The site's processed surveys acquired before ``survey``, latest first."""
-    return (
-        select(Survey)
-        .where(
-            Survey.site_id == survey.site_id,
-            Survey.status == "processed",
-            Survey.acquired_on < survey.acquired_on,
-        )
-        .order_by(Survey.acquired_on.desc())
-    )
-
-
-def _registered(reg: Registration | None, rules: Rules) -> bool:
-    """A first survey, or one co-registered well enough to compute growth from."""
-    return reg is None or (reg.ok and reg.residual_m <= rules.max_registration_residual_m)
-
-
 def _site_frame(reference: Survey | None, reg: Registration | None) -> tuple[float, float]:
     """Shift of a registered survey into the site frame (its reference's frame plus the registration)."""
     if reference is None or reg is None:
@@ -125,17 +184,12 @@ class _Prepared:
     no_line: list[BaseGeometry] = field(default_factory=list)
 
 
-def _gap_evidence(survey: Survey, out_dir: Path, frame: tuple[float, float], rules: Rules) -> GapEvidence:
-    """What a tip join needs across its gap, read from this survey's imagery and probability raster."""
-    return GapEvidence(
-        Path(survey.path),
-        out_dir / PROB_NAME,
-        frame,
-        0.5 * survey.gsd_m,
-        min_contrast=rules.join_min_line_contrast,
-        min_probability=rules.join_min_gap_prob,
-        radius_px=LOOK_RADIUS_PX,
-    )
+def _evidence_items(cracks: list[TrackedCrack], track_levels: dict[int, str]) -> list[TrackedCrack]:
+    return [
+        c
+        for c in cracks
+        if (c.growth and c.growth.significant) or c.kind == "new" or track_levels.get(c.track_id, "green") != "green"
+    ]
 
 
 class Processor:
@@ -159,37 +213,8 @@ class Processor:
             self._cascade = load_cascade(self.detect_config)
         return self._cascade
 
-    def _look_back(
-        self, survey: Survey, frame: tuple[float, float], out_dir: Path, rules: Rules
-    ) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
-        """New-looking pieces (beyond earlier detections) that do not count: (seen before, no line now).
-
-        Seen before: earlier imagery already shows them. No line now: this survey's imagery shows
-        no dark line along them.
-        """
-        current = unary_union(
-            [affinity.translate(c.centerline, *frame) for c in read_detected_cracks(out_dir / GPKG_NAME)]
-        )
-        with self.ws.store.transaction() as session:
-            footprint = Footprint.before(session, survey, rules.footprint_tolerance_px * survey.gsd_m, 0.0)
-            earlier = session.scalars(_processed_before(survey).limit(rules.lookback_surveys)).all()
-            images = [EarlierImage(s.id, Path(s.path), s.frame_dx_m or 0.0, s.frame_dy_m or 0.0) for s in earlier]
-        settings = LookbackSettings(
-            radius_px=LOOK_RADIUS_PX,
-            prob_threshold=rules.lookback_prob_threshold,
-            target_gsd_m=self.detect_config.target_gsd_m,
-            exclude_near_m=(rules.footprint_tolerance_px + LOOK_RADIUS_PX) * survey.gsd_m,
-            gap_m=rules.min_branch_px * survey.gsd_m,
-            line_ratio=rules.lookback_line_ratio,
-            line_smooth_m=LINE_SMOOTH_PX * survey.gsd_m,
-            line_min_now=rules.lookback_min_line_contrast,
-        )
-        mapped = unary_union(footprint.lines) if footprint.lines else None
-        lookback = ImageLookback(self.cascade, settings, EarlierImage(survey.id, Path(survey.path), *frame))
-        seen, no_line = lookback.discounted(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)
-        return list(seen), list(no_line)
-
-    def _prepare(self, site: Site, survey: Survey, reference: Survey | None, rules: Rules) -> _Prepared:
+    def _prepare(self, site: Site, survey: Survey, reference: Survey | None, config: SiteConfig) -> _Prepared:
+        """Detection, co-registration and the look-back: the slow work, outside any transaction."""
         out_dir = self.ws.run_dir(site, survey)
         manifest = _reusable_run(out_dir, survey.sha256, self.cascade)
         if manifest is None:
@@ -202,183 +227,219 @@ class Processor:
                 "add the new file as a new survey"
             )
         registration = self.registrar(Path(reference.path), Path(survey.path)) if reference else None
-        seen: list[BaseGeometry] = []
-        no_line: list[BaseGeometry] = []
-        if reference is not None and rules.lookback_surveys and _registered(registration, rules):
-            seen, no_line = self._look_back(survey, _site_frame(reference, registration), out_dir, rules)
-        return _Prepared(manifest, out_dir, reference.id if reference else None, registration, seen, no_line)
+        prepared = _Prepared(manifest, out_dir, reference.id if reference else None, registration)
+        tracking = config.rules.tracking
+        if reference is not None and tracking.lookback_surveys and config.rules.registration.accepts(registration):
+            seen, no_line = survey_lookback(
+                self.ws.store,
+                survey,
+                _site_frame(reference, registration),
+                out_dir / GPKG_NAME,
+                self.cascade,
+                tracking,
+                self.detect_config.target_gsd_m,
+            )
+            prepared.seen_before, prepared.no_line = list(seen), list(no_line)
+        return prepared
 
-    def process(self, site_slug: str, survey_id: int, config: SiteConfig) -> list[str]:
-        """Process one pending survey; returns human lines. Failures mark the survey failed, nothing else."""
+    def process(self, site_slug: str, survey_id: int, config: SiteConfig) -> SurveyResult | None:
+        """Process one pending survey (None when it is no longer pending). Failures mark it failed, nothing else."""
         with self.ws.store.transaction() as session:
             site = get_site(session, site_slug)
             survey = session.get_one(Survey, survey_id)
             if survey.status != "pending":
-                return []
-            reference = session.scalar(_processed_before(survey).limit(1))
+                return None
+            reference = session.scalar(processed_before(survey).limit(1))
         try:
-            prepared = self._prepare(site, survey, reference, config.rules)
+            prepared = self._prepare(site, survey, reference, config)
         except Exception as exc:
             log.exception("survey %s failed", survey_id)
             return self._fail(site_slug, survey_id, config, f"{type(exc).__name__}: {exc}")
         return self._store(site_slug, survey_id, config, prepared)
 
-    def _claim(self, session: Any, survey_id: int, status: str) -> bool:
+    def _claim(self, session: Session, survey_id: int, status: str) -> bool:
         result = session.execute(
             update(Survey).where(Survey.id == survey_id, Survey.status == "pending").values(status=status)
         )
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _fail(self, site_slug: str, survey_id: int, config: SiteConfig, error: str) -> list[str]:
+    def _fail(self, site_slug: str, survey_id: int, config: SiteConfig, error: str) -> SurveyResult | None:
         with self.ws.store.transaction() as session:
             if not self._claim(session, survey_id, "failed"):
-                return []
+                return None
             site = get_site(session, site_slug)
             survey = session.get_one(Survey, survey_id)
             survey.error, survey.processed_at = error, utcnow()
             reason = f"processing failed for survey {survey.id} of {survey.acquired_on}: {error}"
             alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
-        return [f"survey {survey_id} ({survey.acquired_on}): FAILED, {error}" + (f"; alert {alert}" if alert else "")]
+            return SurveyResult(site_slug, survey_id, survey.acquired_on, "failed", reason=error, alert_id=alert)
+
+    def _assess(
+        self, session: Session, site: Site, config: SiteConfig, assessment: AssessmentInput, alert: AlertInput
+    ) -> int | None:
+        """Record the assessment; on a change of level, issue the alert. Returns the alert id, if any."""
+        row, before = record_assessment(session, site, assessment)
+        if row.level == before:
+            return None
+        return issue_alert(session, site, row, before, alert, config, self.ws.home / "evidence" / site.slug).id
 
     def _nodata(
-        self, session: Any, site: Site, config: SiteConfig, survey: Survey | None, reason: str, key: str
+        self, session: Session, site: Site, config: SiteConfig, survey: Survey | None, reason: str, key: str
     ) -> int | None:
-        alert = record_assessment(
+        return self._assess(
             session,
             site,
             config,
-            AssessmentInput("nodata", "nodata", {"reasons": [reason]}, key, survey, None, [], 0, "-"),
-            self.ws.home / "evidence" / site.slug,
+            AssessmentInput("nodata", "nodata", {"reasons": [reason]}, key, survey),
+            AlertInput([reason], survey, None, [], 0, "-"),
         )
-        return alert.id if alert else None
 
-    def _store(self, site_slug: str, survey_id: int, config: SiteConfig, prepared: _Prepared) -> list[str]:
+    def _store(self, site_slug: str, survey_id: int, config: SiteConfig, prepared: _Prepared) -> SurveyResult | None:
+        """The survey's one transaction: claim it, then store its run, registration, tracks, assessment and alert."""
         reg = prepared.registration
-        rules = config.rules
-        registered = _registered(reg, rules)
+        registered = config.rules.registration.accepts(reg)
         with self.ws.store.transaction() as session:
             if not self._claim(session, survey_id, "processed" if registered else "flagged"):
-                return []
+                return None
             site = get_site(session, site_slug)
             survey = session.get_one(Survey, survey_id)
             reference = session.get(Survey, prepared.reference_id) if prepared.reference_id else None
-            survey.processed_at = utcnow()
-            survey.reference_survey_id = prepared.reference_id
-            if reg is not None:
-                survey.reg_ok = registered
-                survey.reg_dx_m, survey.reg_dy_m, survey.reg_residual_m = (
-                    v if math.isfinite(v) else None for v in (reg.dx_m, reg.dy_m, reg.residual_m)
-                )
-                survey.reg_detail = reg.to_dict()
             frame = _site_frame(reference, reg) if registered else (0.0, 0.0)
-            if registered:
-                survey.frame_dx_m, survey.frame_dy_m = frame
-            run = Run(
-                survey_id=survey.id,
-                out_dir=str(prepared.out_dir),
-                finished_at=utcnow(),
-                model_version=model_version(prepared.manifest),
-                manifest=prepared.manifest,
-            )
-            session.add(run)
-            session.flush()
-            rows = [c.to_row(run.id, survey.id, *frame) for c in read_detected_cracks(prepared.out_dir / GPKG_NAME)]
-            session.add_all(rows)
-            session.flush()
-            head = f"survey {survey.id} ({survey.acquired_on}): {len(rows)} cracks"
+            self._record_registration(survey, prepared.reference_id, reg, registered, frame)
+            run, rows = self._store_run(session, survey, prepared, frame)
             if not registered:
                 assert reg is not None
                 why = reg.reason or (
-                    f"registration residual {reg.residual_m:.3f} m exceeds {rules.max_registration_residual_m} m"
+                    f"registration residual {reg.residual_m:.3f} m exceeds "
+                    f"{config.rules.registration.max_registration_residual_m} m"
                 )
                 reason = (
                     f"survey {survey.id} of {survey.acquired_on} could not be co-registered: {why}; no growth computed"
                 )
                 alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
-                return [f"{head}; FLAGGED, {why}" + (f"; alert {alert}" if alert else "")]
-            reg_unc = (reg.residual_m / reg.crs_unit_m) if reg is not None else 0.0
-            discounted = prepared.seen_before + prepared.no_line
-            with _gap_evidence(survey, prepared.out_dir, frame, rules) as gap_evidence:
-                outcome = track_survey(
-                    session, survey, rows, rules, BASE_BUFFER_M + 3.0 * reg_unc, discounted, gap_evidence
+                return SurveyResult(
+                    site_slug, survey.id, survey.acquired_on, "flagged", cracks=len(rows), reason=why, alert_id=alert
                 )
-            new_by_zone = outcome.new_by_zone if reference is not None else {}
-            history = [
-                Previous.from_detail(a.level, a.candidate_level, a.detail)
-                for a in session.scalars(
-                    select(Assessment)
-                    .where(
-                        Assessment.site_id == site.id,
-                        Assessment.survey_id.is_not(None),
-                        Assessment.level != "nodata",
-                    )
-                    .order_by(Assessment.id.desc())
-                    .limit(10)
-                )
-            ]
+            outcome = self._track(session, survey, rows, prepared, frame, reg, config)
+            settings = config.rules.assessment
+            new_by_zone = count_new_cracks(outcome.new_pieces, settings) if reference is not None else {}
             _, level_before = current_levels(session, site.id)
-            decision = evaluate(rules, survey.acquired_on, outcome.signals, new_by_zone, history, level_before)
-            raised = record_assessment(
+            decision = evaluate(
+                settings,
+                survey.acquired_on,
+                track_signals(outcome.grown, settings),
+                new_by_zone,
+                recent_history(session, site.id),
+                level_before,
+            )
+            alert = self._assess(
                 session,
                 site,
                 config,
-                AssessmentInput(
-                    decision.level,
-                    decision.candidate,
-                    decision.detail(),
-                    f"survey:{survey.id}",
+                AssessmentInput(decision.level, decision.candidate, decision.detail(), f"survey:{survey.id}", survey),
+                AlertInput(
+                    decision.reasons,
                     survey,
                     reference.acquired_on if reference else None,
                     _evidence_items(outcome.cracks, decision.track_levels),
                     sum(new_by_zone.values()),
                     run.model_version,
                 ),
-                self.ws.home / "evidence" / site.slug,
             )
-            shift = f"shift {math.hypot(*frame):.3f} m" if reference is not None else "reference survey"
             grown = [c.growth for c in outcome.cracks if c.growth]
-            extending = sum(1 for g in grown if g.extension.significant)
-            changed = sum(1 for g in grown if g.significant and not g.extension.significant)
-            seen_m = sum(line.length for line in prepared.seen_before)
-            faint_m = sum(line.length for line in prepared.no_line)
-            rechecked = f"; {seen_m:.2f} m new on the map but seen in earlier imagery" if seen_m else ""
-            rechecked += f"; {faint_m:.2f} m new on the map but no line in the imagery" if faint_m else ""
-            line = (
-                f"{head}, {extending} extending significantly ({changed} more with a significant change of length "
-                f"or width), {sum(new_by_zone.values())} new; {shift}{rechecked}; "
-                f"level {decision.level.upper()}"
+            return SurveyResult(
+                site_slug,
+                survey.id,
+                survey.acquired_on,
+                "processed",
+                cracks=len(rows),
+                extending=sum(1 for g in grown if g.extension.significant),
+                changed=sum(1 for g in grown if g.significant and not g.extension.significant),
+                new=sum(new_by_zone.values()),
+                shift_m=math.hypot(*frame) if reference is not None else None,
+                seen_before_m=sum(line.length for line in prepared.seen_before),
+                no_line_m=sum(line.length for line in prepared.no_line),
+                level=decision.level,
+                alert_id=alert,
             )
-            return [line + (f"; alert {raised.id}" if raised else "")]
 
-    def check_overdue(self, site_slug: str, config: SiteConfig, today: date) -> list[str]:
+    @staticmethod
+    def _record_registration(
+        survey: Survey, reference_id: int | None, reg: Registration | None, registered: bool, frame: tuple[float, float]
+    ) -> None:
+        survey.processed_at = utcnow()
+        survey.reference_survey_id = reference_id
+        if reg is not None:
+            survey.reg_ok = registered
+            survey.reg_dx_m, survey.reg_dy_m, survey.reg_residual_m = (
+                v if math.isfinite(v) else None for v in (reg.dx_m, reg.dy_m, reg.residual_m)
+            )
+            survey.reg_detail = reg.to_dict()
+        if registered:
+            survey.frame_dx_m, survey.frame_dy_m = frame
+
+    @staticmethod
+    def _store_run(
+        session: Session, survey: Survey, prepared: _Prepared, frame: tuple[float, float]
+    ) -> tuple[Run, list[Crack]]:
+        """The detection run and its cracks (moved into the site frame)."""
+        run = Run(
+            survey_id=survey.id,
+            out_dir=str(prepared.out_dir),
+            finished_at=utcnow(),
+            model_version=model_version(prepared.manifest),
+            manifest=prepared.manifest,
+        )
+        session.add(run)
+        session.flush()
+        rows = [c.to_row(run.id, survey.id, *frame) for c in read_detected_cracks(prepared.out_dir / GPKG_NAME)]
+        session.add_all(rows)
+        session.flush()
+        return run, rows
+
+    @staticmethod
+    def _track(
+        session: Session,
+        survey: Survey,
+        rows: list[Crack],
+        prepared: _Prepared,
+        frame: tuple[float, float],
+        reg: Registration | None,
+        config: SiteConfig,
+    ) -> TrackingOutcome:
+        """Match the survey's cracks to the site's tracks, with the look-back's pieces and the gap evidence."""
+        settings = config.rules.tracking
+        reg_unc = (reg.residual_m / reg.crs_unit_m) if reg is not None else 0.0
+        evidence = GapEvidence.for_survey(
+            Path(survey.path), prepared.out_dir / PROB_NAME, frame, survey.gsd_m, settings
+        )
+        with evidence:
+            return track_survey(
+                session, survey, rows, settings, reg_unc, prepared.seen_before + prepared.no_line, evidence
+            )
+
+    def check_overdue(self, site_slug: str, config: SiteConfig, today: date) -> OverdueResult | None:
         """Raise "no data" when the site's latest survey is older than the rules allow."""
+        overdue_days = config.rules.assessment.overdue_days
         with self.ws.store.transaction() as session:
             site = get_site(session, site_slug)
             latest = session.scalar(
                 select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on.desc()).limit(1)
             )
             if latest is None:
-                return []
+                return None
             age = (today - latest.acquired_on).days
             key = f"overdue:{latest.id}"
-            if age <= config.rules.overdue_days or session.scalar(
+            if age <= overdue_days or session.scalar(
                 select(Assessment.id).where(Assessment.site_id == site.id, Assessment.trigger_key == key)
             ):
-                return []
+                return None
             reason = (
                 f"survey overdue: the latest survey is from {latest.acquired_on}, {age} days ago "
-                f"(rules allow {config.rules.overdue_days:g})"
+                f"(rules allow {overdue_days:g})"
             )
             alert = self._nodata(session, site, config, None, reason, key)
-        return [f"{site_slug}: {reason}" + (f"; alert {alert}" if alert else "")]
-
-
-def _evidence_items(cracks: list[TrackedCrack], track_levels: dict[int, str]) -> list[TrackedCrack]:
-    return [
-        c
-        for c in cracks
-        if (c.growth and c.growth.significant) or c.kind == "new" or track_levels.get(c.track_id, "green") != "green"
-    ]
+        return OverdueResult(site_slug, reason, alert)
 
 
 def monitor(
@@ -413,8 +474,12 @@ def monitor(
                 )
             )
         for survey_id in pending:
-            report.lines += [f"{slug}: {line}" for line in processor.process(slug, survey_id, config)]
-        report.lines += processor.check_overdue(slug, config, today)
+            result = processor.process(slug, survey_id, config)
+            if result is not None:
+                report.results.append(result)
+        overdue = processor.check_overdue(slug, config, today)
+        if overdue is not None:
+            report.results.append(overdue)
         log_event(log, "site done", site=slug, surveys=len(pending))
     failpoint("monitor.before-deliver")
     if deliver:
@@ -424,7 +489,7 @@ def monitor(
 
 def flush_site_outbox(ws: Workspace, *, force: bool = False, now: datetime | None = None) -> FlushReport:
     """Queue the due reminders, then send the due deliveries of every site with its configured channels."""
-    queue_reminders(ws, now or datetime.now(UTC))
+    queue_reminders(ws.store, now or datetime.now(UTC), ws.site_config)
 
     def base_dir(site: Site) -> Path | None:
         return Path(site.config_path).parent if site.config_path else ws.home

@@ -26,6 +26,7 @@ from shapely.geometry import Point
 
 from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 from geowarn.tracking.lookback import highest_within
+from geowarn.tracking.settings import TrackingSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,21 @@ class GapEvidence:
         self.frame, self.spacing_m = frame, spacing_m
         self.min_contrast, self.min_probability, self.radius_px = min_contrast, min_probability, radius_px
         self._image, self._probability = _Raster(image), _Raster(probability)
+
+    @classmethod
+    def for_survey(
+        cls, image: Path, probability: Path | None, frame: tuple[float, float], gsd_m: float, settings: TrackingSettings
+    ) -> GapEvidence:
+        """The evidence check of one survey (``gsd_m``: its pixel size) with the site's tracking settings."""
+        return cls(
+            image,
+            probability,
+            frame,
+            0.5 * gsd_m,
+            min_contrast=settings.join_min_line_contrast,
+            min_probability=settings.join_min_gap_prob,
+            radius_px=settings.lookback_radius_px,
+        )
 
     def __enter__(self) -> GapEvidence:
         return self

@@ -29,7 +29,7 @@ import shapely
 from numpy.typing import NDArray
 from rasterio.windows import Window, from_bounds
 from rasterio.windows import bounds as window_bounds
-from shapely import LineString, MultiLineString
+from shapely import LineString, MultiLineString, affinity, unary_union
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
 from skimage.exposure import match_histograms
@@ -39,13 +39,16 @@ from geowarn.inference.cascade import Cascade
 from geowarn.inference.tiles import fill_invalid
 from geowarn.io.raster import RasterInfo, open_orthomosaic, read_rgb_window
 from geowarn.models.preprocess import resize_stack
+from geowarn.store.db import Store
+from geowarn.store.queries import processed_before
+from geowarn.store.schema import Survey
+from geowarn.tracking.cracks import read_detected_cracks
 from geowarn.tracking.line_contrast import relative_contrast, unit_normals
+from geowarn.tracking.settings import TrackingSettings
+from geowarn.tracking.step import Footprint
 
 log = logging.getLogger(__name__)
 
-#: Earlier crack probability is taken as the maximum within this radius of a point (centring of the
-#: centreline on the crack, co-registration); a crack's end shows in the probability this much farther.
-LOOK_RADIUS_PX = 2.0
 #: Context read around the pieces, in pixels.
 CONTEXT_PX = 64
 #: Smallest window side read: the segmenter needs the context of a detection tile (256 px core
@@ -53,8 +56,6 @@ CONTEXT_PX = 64
 MIN_SIDE_PX = 288
 #: Smallest overlap with the current survey used to match the light.
 MIN_MATCH_PX = 32
-#: Running median along a line before its contrast is compared (evens out ground texture), pixels.
-LINE_SMOOTH_PX = 5.0
 #: Windows are merged only while the union stays within this side (memory).
 MAX_MERGED_SIDE_PX = 2048
 
@@ -97,6 +98,23 @@ class LookbackSettings:
     line_smooth_m: float = 0.0  # running median along the line (ground texture), metres
     # Where the current imagery's line contrast is under this, a piece shows no crack (0: off).
     line_min_now: float = 0.0
+
+    @classmethod
+    def for_survey(cls, settings: TrackingSettings, gsd_m: float, target_gsd_m: float | None) -> LookbackSettings:
+        """The look-back of a survey with pixel size ``gsd_m`` under the site's tracking settings.
+
+        ``target_gsd_m`` is the detect config's model resolution (None: native).
+        """
+        return cls(
+            radius_px=settings.lookback_radius_px,
+            prob_threshold=settings.lookback_prob_threshold,
+            target_gsd_m=target_gsd_m,
+            exclude_near_m=(settings.footprint_tolerance_px + settings.lookback_radius_px) * gsd_m,
+            gap_m=settings.min_branch_px * gsd_m,
+            line_ratio=settings.lookback_line_ratio,
+            line_smooth_m=settings.line_smooth_px * gsd_m,
+            line_min_now=settings.lookback_min_line_contrast,
+        )
 
 
 def _pieces(geometry: BaseGeometry) -> list[LineString]:
@@ -452,3 +470,29 @@ class ImageLookback:
             faint = np.nan_to_num(contrast, nan=np.inf) < s.line_min_now
             out += _marked_parts(piece, _fill_gaps(faint, _gap_points(piece, len(faint), s.gap_m)))
         return out
+
+
+def survey_lookback(
+    store: Store,
+    survey: Survey,
+    frame: tuple[float, float],
+    gpkg: Path,
+    cascade: Cascade,
+    settings: TrackingSettings,
+    target_gsd_m: float | None = None,
+) -> tuple[list[LineString], list[LineString]]:
+    """New-looking pieces of a survey's cracks (beyond earlier detections) that do not count.
+
+    Returns (seen before, no line now): the parts that the last ``lookback_surveys`` processed
+    surveys' imagery already showed, and those along which this survey's imagery shows no dark
+    line. ``frame`` is the survey's shift into the site frame, ``gpkg`` its detected cracks.
+    """
+    current = unary_union([affinity.translate(c.centerline, *frame) for c in read_detected_cracks(gpkg)])
+    with store.transaction() as session:
+        footprint = Footprint.before(session, survey, settings.footprint_tolerance_px * survey.gsd_m, 0.0)
+        earlier = session.scalars(processed_before(survey).limit(settings.lookback_surveys)).all()
+        images = [EarlierImage(s.id, Path(s.path), s.frame_dx_m or 0.0, s.frame_dy_m or 0.0) for s in earlier]
+    lookback_settings = LookbackSettings.for_survey(settings, survey.gsd_m, target_gsd_m)
+    mapped = unary_union(footprint.lines) if footprint.lines else None
+    lookback = ImageLookback(cascade, lookback_settings, EarlierImage(survey.id, Path(survey.path), *frame))
+    return lookback.discounted(footprint.beyond(current), images, 0.5 * survey.gsd_m, mapped)

@@ -7,14 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from shapely import STRtree, unary_union, wkb
-from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from shapely.wkt import loads as load_wkt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geowarn.assess.levels import TrackSignal
-from geowarn.assess.settings import Rules
 from geowarn.store.schema import Crack, Growth, Survey, Track, TrackEvent
 from geowarn.tracking.cracks import measure_of
 from geowarn.tracking.growth import (
@@ -29,10 +25,8 @@ from geowarn.tracking.growth import (
     track_growth,
 )
 from geowarn.tracking.match import CrackShape, GapCheck, TrackingParams, match_cracks
+from geowarn.tracking.settings import TrackingSettings
 
-#: Most recent rates used by the inverse-velocity fit.
-FAILURE_RATES = 5
-SITE_ZONE = "site"
 #: Seen pieces are substrings of the current centrelines; this snaps them back onto them.
 SEEN_SNAP_M = 1e-4
 
@@ -47,15 +41,21 @@ class TrackedCrack:
     growth: TrackGrowth | None = None
     previous: list[Crack] = field(default_factory=list)
     failure: FailureEstimate | None = None
+    family: frozenset[int] = frozenset()  # other tracks of the same crack (``crack_family``), when it grew
 
 
 @dataclass
 class TrackingOutcome:
-    """What tracking found in one survey."""
+    """What tracking found in one survey.
+
+    ``cracks`` are ordered by track id; ``grown`` are the continued cracks with their growth, in
+    matching order; ``new_pieces`` the parts of new cracks beyond everything detected in earlier
+    surveys and not seen in their imagery.
+    """
 
     cracks: list[TrackedCrack]
-    signals: list[TrackSignal]
-    new_by_zone: dict[str, int]
+    grown: list[TrackedCrack]
+    new_pieces: list[BaseGeometry]
     missing: list[int]
     merged: dict[int, int]
 
@@ -88,9 +88,10 @@ def registration_unc(session: Session, site_id: int, after: date, upto: date) ->
     return math.sqrt(sum((r or 0.0) ** 2 for r in residuals))
 
 
-def _failure(session: Session, track_id: int, current: Growth) -> FailureEstimate | None:
+def _failure(session: Session, track_id: int, current: Growth, max_rates: int) -> FailureEstimate | None:
+    """Inverse-velocity time of failure from the track's ``max_rates`` most recent extension rates."""
     rows = session.scalars(select(Growth).where(Growth.track_id == track_id).order_by(Growth.id)).all()
-    rows = [*[r for r in rows if r.id != current.id], current][-FAILURE_RATES:]
+    rows = [*[r for r in rows if r.id != current.id], current][-max_rates:]
     if len(rows) < 2:
         return None
     dates = {
@@ -120,13 +121,6 @@ def crack_family(session: Session, track_id: int) -> frozenset[int]:
     family.update(session.scalars(related))
     family.discard(track_id)
     return frozenset(family)
-
-
-def _zone_of(point: Point, zones: list[tuple[str, object]]) -> str:
-    for name, polygon in zones:
-        if polygon.contains(point):  # type: ignore[attr-defined]
-            return name
-    return SITE_ZONE
 
 
 class Footprint:
@@ -196,25 +190,9 @@ class Footprint:
         return with_seen, extension_beyond(current, near, *args, None, self.min_tip_move_m)
 
 
-def count_new_cracks(
-    lines: list[BaseGeometry], footprint: Footprint, rules: Rules, zones: list[tuple[str, object]]
-) -> dict[str, int]:
-    """New cracks per zone from the centrelines of new tracks.
-
-    Only the parts beyond everything detected in earlier surveys (and not seen in their imagery)
-    count; those closer than ``rules.new_crack_cluster_m`` form one crack, which must be at least
-    ``rules.min_new_crack_length_m`` long.
-    """
-    counts: dict[str, int] = {SITE_ZONE: 0, **{name: 0 for name, _ in zones}}
-    fresh = [piece for line in lines for piece in _parts(footprint.fresh(line))]
-    if not fresh:
-        return counts
-    clusters = unary_union([piece.buffer(rules.new_crack_cluster_m / 2.0) for piece in fresh])
-    for cluster in getattr(clusters, "geoms", [clusters]):
-        members = [piece for piece in fresh if piece.intersects(cluster)]
-        if sum(piece.length for piece in members) >= rules.min_new_crack_length_m:
-            counts[_zone_of(unary_union(members).centroid, zones)] += 1
-    return counts
+def fresh_pieces(lines: list[BaseGeometry], footprint: Footprint) -> list[BaseGeometry]:
+    """The parts of ``lines`` beyond everything detected in earlier surveys and not seen in their imagery."""
+    return [piece for line in lines for piece in _parts(footprint.fresh(line))]
 
 
 def _parts(geometry: BaseGeometry) -> list[BaseGeometry]:
@@ -225,14 +203,16 @@ def track_survey(
     session: Session,
     survey: Survey,
     cracks: list[Crack],
-    rules: Rules,
-    buffer_m: float,
+    settings: TrackingSettings,
+    registration_residual: float = 0.0,
     seen_before: list[BaseGeometry] | None = None,
     gap_is_crack: GapCheck | None = None,
 ) -> TrackingOutcome:
     """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth.
 
-    ``seen_before``: see ``Footprint``; ``gap_is_crack``: the evidence a tip join needs (``match_cracks``).
+    ``registration_residual``: the survey's co-registration residual (CRS units), which widens the
+    matching buffer by three sigmas; ``seen_before``: see ``Footprint``; ``gap_is_crack``: the
+    evidence a tip join needs (``match_cracks``).
     """
     candidates = session.scalars(
         select(Track).where(Track.site_id == survey.site_id, Track.status.in_(("active", "missing")))
@@ -242,7 +222,10 @@ def track_survey(
     assignment = match_cracks(
         {tid: _shape(c) for tid, c in last.items()},
         [_shape(c) for c in cracks],
-        TrackingParams(buffer_m=buffer_m, join_gap_m=rules.join_gap_px * survey.gsd_m),
+        TrackingParams(
+            buffer_m=settings.match_buffer_m + 3.0 * registration_residual,
+            join_gap_m=settings.join_gap_px * survey.gsd_m,
+        ),
         gap_is_crack,
     )
     by_key = {c.id: c for c in cracks}
@@ -302,9 +285,9 @@ def track_survey(
     footprint = Footprint.before(
         session,
         survey,
-        rules.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
-        rules.min_branch_px * survey.gsd_m,
-        rules.significance_sigma * math.sqrt(2.0) * rules.tip_noise_px * survey.gsd_m,
+        settings.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
+        settings.min_branch_px * survey.gsd_m,
+        settings.significance_sigma * math.sqrt(2.0) * settings.tip_noise_px * survey.gsd_m,
     ).with_seen(seen_before or [])
     mapped_extension: dict[int, float] = {}
     extension_ends: dict[int, int] = {}
@@ -320,16 +303,15 @@ def track_survey(
             [measure_of(c) for c in after],
             float((survey.acquired_on - since).days),
             registration_unc(session, survey.site_id, since, survey.acquired_on),
-            rules.significance_sigma,
-            rules.tip_noise_px * survey.gsd_m,
+            settings.significance_sigma,
+            settings.tip_noise_px * survey.gsd_m,
             extension.length_m,
             extension.ends,
         )
-    floors = empirical_noise([i.growth for i in continued.values() if i.growth], rules.noise_min_tracks)
-    signals: list[TrackSignal] = []
+    floors = empirical_noise([i.growth for i in continued.values() if i.growth], settings.noise_min_tracks)
     for track_id, item in continued.items():
         assert item.growth is not None
-        g = item.growth = apply_noise_floor(item.growth, floors, rules.significance_sigma)
+        g = item.growth = apply_noise_floor(item.growth, floors, settings.significance_sigma)
         metrics = g.to_dict()
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
         metrics["extension_without_lookback_m"] = mapped_extension[track_id]
@@ -344,7 +326,7 @@ def track_survey(
                 g.extension.rate_mm_day,
                 g.extension.rate_unc_mm_day,
                 0.0,
-                rules.significance_sigma,
+                settings.significance_sigma,
             )
             metrics["extension_acceleration_mm_day2"] = {
                 "value": acc.value,
@@ -361,25 +343,14 @@ def track_survey(
         )
         session.add(row)
         session.flush()
-        item.failure = _failure(session, track_id, row)
+        item.failure = _failure(session, track_id, row, settings.failure_rates)
         if item.failure is not None:
             row.metrics = {**metrics, "time_of_failure": item.failure.to_dict()}
-        if g.length_m >= rules.min_alert_crack_length_m:
-            signals.append(
-                TrackSignal(
-                    track_id,
-                    g.extension.rate_mm_day if g.extension.significant else None,
-                    g.extension.rate_unc_mm_day,
-                    g.mean_width.rate_mm_day if g.mean_width.significant else None,
-                    g.mean_width.rate_unc_mm_day,
-                    item.failure,
-                    crack_family(session, track_id),
-                )
-            )
+        item.family = crack_family(session, track_id)
         tracked.append(item)
 
-    zones = [(z.name, load_wkt(z.wkt)) for z in rules.zones]
     new_cracks = [wkb.loads(item.crack.centerline_wkb) for item in tracked if item.crack.id in new_ids]
-    new_by_zone = count_new_cracks(new_cracks, footprint, rules, zones)
+    new_pieces = fresh_pieces(new_cracks, footprint)
+    grown = list(continued.values())
     tracked.sort(key=lambda t: t.track_id)
-    return TrackingOutcome(tracked, signals, new_by_zone, list(assignment.missing), dict(assignment.merged_into))
+    return TrackingOutcome(tracked, grown, new_pieces, list(assignment.missing), dict(assignment.merged_into))

@@ -12,18 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from geowarn.assess.settings import Recipient, SiteConfig, load_site_config
+from geowarn.alerts.settings import DEFAULT_CHANNEL, Recipient
 from geowarn.errors import ConfigError
 from geowarn.store.db import Store, default_url, open_store
 from geowarn.store.schema import Site, Survey
+from geowarn.workspace.site_config import SiteConfig, load_site_config
 
 HOME_ENV = "GEOWARN_HOME"
 DEFAULT_HOME = Path("geowarn-data")
-#: Channel every site has: alert files under ``<home>/outbox`` (no server needed).
-DEFAULT_CHANNEL = "outbox-files"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -66,17 +62,3 @@ def open_workspace(home: Path | None = None, db_url: str | None = None) -> Works
     except OSError as exc:
         raise ConfigError(f"cannot create workspace folder {root}: {exc.strerror}; choose another --home") from exc
     return Workspace(root, open_store(db_url or default_url(root)))
-
-
-def get_site(session: Session, slug: str) -> Site:
-    """The site called ``slug``.
-
-    Raises:
-        ConfigError: no such site (the message lists the known ones).
-
-    """
-    site = session.scalar(select(Site).where(Site.slug == slug))
-    if site is None:
-        known = ", ".join(session.scalars(select(Site.slug).order_by(Site.slug))) or "none yet"
-        raise ConfigError(f"site {slug!r} does not exist (known: {known}); create it with: geowarn site add {slug}")
-    return site

@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from geowarn.assess.settings import load_site_config
 from geowarn.errors import ConfigError
 from geowarn.io.raster import open_orthomosaic
 from geowarn.provenance import sha256_file
+from geowarn.store.queries import get_site
 from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
-from geowarn.workspace import SLUG_PATTERN, Workspace, get_site
+from geowarn.workspace import SLUG_PATTERN, Workspace
+from geowarn.workspace.site_config import load_site_config
 
 
 def add_site(ws: Workspace, slug: str, name: str | None = None, config: Path | None = None) -> Site:

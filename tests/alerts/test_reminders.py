@@ -7,11 +7,13 @@ import pytest
 from sqlalchemy import select
 
 from geowarn.alerts.admin import ack_alert
+from geowarn.alerts.issue import AlertInput, issue_alert
 from geowarn.alerts.reminders import due_reminder, queue_reminders
 from geowarn.assess.record import AssessmentInput, record_assessment
 from geowarn.pipeline.monitor import flush_site_outbox
+from geowarn.store.queries import get_site
 from geowarn.store.schema import Alert, Delivery
-from geowarn.workspace import Workspace, get_site, open_workspace
+from geowarn.workspace import Workspace, open_workspace
 from geowarn.workspace.sites import add_site
 
 SITE_YAML = """
@@ -39,9 +41,10 @@ def raise_level(ws: Workspace, level: str) -> tuple[int, datetime]:
     """Store an assessment at ``level`` (an alert when the level changes); returns (alert id, created)."""
     with ws.store.transaction() as session:
         site = get_site(session, "slope-r")
-        data = AssessmentInput(level, level, {"reasons": [f"test: {level}"]}, level, None, None, [], 0, "test-model")
-        alert = record_assessment(session, site, ws.site_config(site), data, ws.home / "evidence")
-        assert alert is not None
+        assessment, before = record_assessment(session, site, AssessmentInput(level, level, {}, level, None))
+        assert assessment.level != before
+        data = AlertInput([f"test: {level}"], None, None, [], 0, "test-model")
+        alert = issue_alert(session, site, assessment, before, data, ws.site_config(site), ws.home / "evidence")
         return alert.id, alert.created_at
 
 
@@ -66,7 +69,7 @@ def test_unacknowledged_alert_is_reminded_once_per_interval_and_not_on_the_cap_f
     first = flush_site_outbox(ws, now=created + timedelta(hours=24, minutes=5))
     assert len(first.sent) == 1  # the on-call address only, not the CAP feed
     again = flush_site_outbox(ws, now=created + timedelta(hours=25))
-    assert again.sent == [] and queue_reminders(ws, created + timedelta(hours=25)) == []
+    assert again.sent == [] and queue_reminders(ws.store, created + timedelta(hours=25), ws.site_config) == []
     flush_site_outbox(ws, now=created + timedelta(hours=48, minutes=1))
 
     names = mail_files(ws)
@@ -102,8 +105,8 @@ def test_acknowledgement_stops_reminders_and_drops_a_queued_one(ws: Workspace) -
     alert_id, created = raise_level(ws, "orange")
     assert len(flush_site_outbox(ws, now=created + timedelta(minutes=1)).sent) == 2
     later = created + timedelta(hours=24)
-    assert len(queue_reminders(ws, later)) == 1
-    ack_alert(ws, alert_id, "J. Doe")
+    assert len(queue_reminders(ws.store, later, ws.site_config)) == 1
+    ack_alert(ws.store, alert_id, "J. Doe")
     report = flush_site_outbox(ws, now=later)
     assert report.sent == [] and len(report.cancelled) == 1
     assert "1 reminders dropped" in str(report)
@@ -115,11 +118,11 @@ def test_acknowledgement_stops_reminders_and_drops_a_queued_one(ws: Workspace) -
 
 def test_a_superseded_alert_is_not_reminded(ws: Workspace) -> None:
     orange_id, created = raise_level(ws, "orange")
-    queue_reminders(ws, created + timedelta(hours=24))
+    queue_reminders(ws.store, created + timedelta(hours=24), ws.site_config)
     yellow_id, _ = raise_level(ws, "yellow")  # yellow needs no acknowledgement
     report = flush_site_outbox(ws, now=created + timedelta(hours=24))
     assert len(report.cancelled) == 1
-    assert queue_reminders(ws, created + timedelta(hours=100)) == []
+    assert queue_reminders(ws.store, created + timedelta(hours=100), ws.site_config) == []
     with ws.store.transaction() as session:
         assert session.get_one(Alert, yellow_id).requires_ack is False
         sent = session.scalars(select(Delivery.alert_id).where(Delivery.status == "sent")).all()

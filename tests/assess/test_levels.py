@@ -1,11 +1,11 @@
 from datetime import date
 
 from geowarn.assess.levels import Previous, TrackSignal, evaluate
-from geowarn.assess.settings import Rules
+from geowarn.assess.settings import AssessmentSettings
 from geowarn.tracking.growth import FailureEstimate
 
 DAY = date(2026, 6, 1)
-RULES = Rules()
+RULES = AssessmentSettings()
 
 
 def sig(track: int, ext: float | None = None, opening: float | None = None, failure=None) -> TrackSignal:

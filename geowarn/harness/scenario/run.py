@@ -28,18 +28,19 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from geowarn.assess.levels import Previous, TrackSignal, evaluate
-from geowarn.assess.settings import LEVEL_ORDER, Rules
+from geowarn.assess.settings import LEVEL_ORDER, AssessmentSettings
 from geowarn.harness.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.pipeline.monitor import Processor, monitor
+from geowarn.store.queries import get_site
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
-from geowarn.workspace import Workspace, get_site, open_workspace
+from geowarn.workspace import Workspace, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 
 LEVELS = ("green", "yellow", "orange", "red")
 
 
-def expected_level(scenario: Scenario, rules: Rules) -> str:
-    """Highest level the rules give on the true growth of the scenario's cracks."""
+def expected_level(scenario: Scenario, settings: AssessmentSettings) -> str:
+    """Highest level the site's assessment settings give on the true growth of the scenario's cracks."""
     history: list[Previous] = []
     current, highest = "green", "green"
     pairs: dict[Any, list[TrackSignal]] = {}
@@ -49,7 +50,7 @@ def expected_level(scenario: Scenario, rules: Rules) -> str:
         rate = g.extension_rate_mm_day if g.change == "growth" else None
         pairs.setdefault(g.to_date, []).append(TrackSignal(g.truth_id, rate, 0.0, None, 0.0))
     for day in sorted(pairs):
-        d = evaluate(rules, day, pairs[day], {}, history, current)
+        d = evaluate(settings, day, pairs[day], {}, history, current)
         history.insert(0, Previous(d.level, d.candidate, d.track_levels, d.zone_levels))
         current = d.level
         highest = max(highest, d.level, key=LEVEL_ORDER.__getitem__)
@@ -192,7 +193,7 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
         processor = processor_factory(ws) if processor_factory else Processor(ws)
         monitor(ws, "scenario", processor=processor, today=scenario.surveys[-1].date)
         with ws.store.transaction() as session:
-            rules = ws.site_config(get_site(session, "scenario")).rules
+            settings = ws.site_config(get_site(session, "scenario")).rules.assessment
         with ws.store.transaction() as session:
             levels = [a.level for a in session.scalars(select(Assessment).order_by(Assessment.id))]
             rows = session.scalars(select(Survey).order_by(Survey.acquired_on)).all()
@@ -200,7 +201,7 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
             scenario.name,
             scenario.kind,
             scenario.growth_class,
-            expected_level(scenario, rules),
+            expected_level(scenario, settings),
             max((lvl for lvl in levels if lvl in LEVEL_ORDER), key=LEVEL_ORDER.__getitem__, default="green"),
             levels,
             statuses=[r.status for r in rows],

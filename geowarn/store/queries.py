@@ -1,0 +1,36 @@
+"""Lookups that several stages make in the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from geowarn.errors import ConfigError
+from geowarn.store.schema import Site, Survey
+
+
+def get_site(session: Session, slug: str) -> Site:
+    """The site called ``slug``.
+
+    Raises:
+        ConfigError: no such site (the message lists the known ones).
+
+    """
+    site = session.scalar(select(Site).where(Site.slug == slug))
+    if site is None:
+        known = ", ".join(session.scalars(select(Site.slug).order_by(Site.slug))) or "none yet"
+        raise ConfigError(f"site {slug!r} does not exist (known: {known}); create it with: geowarn site add {slug}")
+    return site
+
+
+def processed_before(survey: Survey) -> Select[Survey]:
+    """The site's processed surveys acquired before ``survey``, latest first."""
+    return (
+        select(Survey)
+        .where(
+            Survey.site_id == survey.site_id,
+            Survey.status == "processed",
+            Survey.acquired_on < survey.acquired_on,
+        )
+        .order_by(Survey.acquired_on.desc())
+    )
