@@ -20,10 +20,10 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from geowarn import __version__
 from geowarn.errors import ConfigError, ModelError, OutputError
 from geowarn.models.registry import ModelSpec, get_spec, list_models
 from geowarn.provenance import sha256_file
+from geowarn.version import __version__
 
 #: Largest max-abs logit difference accepted by default: TorchScript vs PyTorch, ONNX Runtime vs PyTorch.
 DEFAULT_TOLERANCES: tuple[float, float] = (1e-4, 1e-3)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import geowarn
+from geowarn.version import __version__
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 22) -> str:
@@ -30,7 +30,7 @@ def environment() -> dict[str, Any]:
     import torchvision
 
     return {
-        "geowarn": geowarn.__version__,
+        "geowarn": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,

@@ -110,10 +110,13 @@ def load(
     defaults: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
     docs: str | None = None,
+    overrides_from: str = "command line",
+    none_given: bool = False,
 ) -> ModelT:
     """``defaults``, then the file ``path`` (optional; its ``section`` when it has one), then ``overrides``.
 
-    ``None`` values in ``overrides`` mean "not given" and are skipped.
+    ``None`` values in ``overrides`` mean "not given" and are skipped, unless ``none_given``;
+    ``overrides_from`` says where the overrides come from in messages (``command line``).
 
     Raises:
         ConfigError: see :func:`read_mapping` and :func:`validate`.
@@ -128,11 +131,11 @@ def load(
             if not isinstance(loaded, dict):
                 raise ConfigError(f"{path}: key '{section}': expected a mapping of settings; write 'key: value' lines")
         data.update(loaded)
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    given = {k: v for k, v in (overrides or {}).items() if none_given or v is not None}
     data.update(given)
-    origin = str(path) if path is not None else "command line"
+    origin = str(path) if path is not None else overrides_from
     if path is not None and given:
-        origin += " + command line"
+        origin += f" + {overrides_from}"
     return validate(model, data, origin, docs=docs, prefix=prefix)
 
 

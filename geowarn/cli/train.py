@@ -1,14 +1,13 @@
-"""Training subcommands: ``train classify|segment``, ``eval classify|segment``, ``patches``, ``defaults-data``."""
+"""``geowarn train classify|segment``, ``geowarn patches`` and ``geowarn defaults-data``: training the models."""
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-OutputOptions = Callable[[argparse.ArgumentParser], None]
+from geowarn.cli.common import add_output_options, setup_logs
 
 _TRAIN_EPILOG = """\
 examples:
@@ -23,12 +22,6 @@ then the flags below. --resume continues a run from its checkpoint (its settings
 """
 
 
-def _setup_logs(args: argparse.Namespace) -> None:
-    from geowarn.logs import setup_logging
-
-    setup_logging("error" if args.quiet else "info", args.log_format)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier or segmenter for epochs; print the run summary."""
     from geowarn.settings import read_mapping
@@ -37,7 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from geowarn.training.loop import fit
     from geowarn.training.runlog import format_summary
 
-    _setup_logs(args)
+    setup_logs(args)
     flags: dict[str, Any] = {k: getattr(args, k) for k in FLAG_KEYS}
     if flags["init_from"] is not None:
         flags["init_from"] = str(flags["init_from"])
@@ -60,42 +53,11 @@ def _resume_path(path: Path) -> Path:
     return path / "last.pt" if path.is_dir() else path
 
 
-def cmd_eval_model(args: argparse.Namespace) -> int:
-    """Score a checkpoint or shipped model on folders; print the table, optionally write JSON."""
-    from geowarn.device import pick_device
-    from geowarn.evaluation.checkpoint import evaluate_folders, format_table, load_evaluated, write_json
-    from geowarn.training.config import DataConfig
-
-    _setup_logs(args)
-    device = pick_device(args.device)
-    ev = load_evaluated(args.checkpoint, args.task, device)
-    if args.threshold is not None:
-        ev.threshold = args.threshold
-    if args.resize is not None:
-        ev.augment = ev.augment.model_copy(update={"resize": args.resize})
-    data = DataConfig(positive=args.positive, negative=args.negative)
-    split = None if args.split in (None, "", "none") else args.split
-    reports = evaluate_folders(ev, args.data, split, data, device, args.batch_size, args.limit)
-    print(format_table(args.task, ev.name, reports))
-    if args.json:
-        payload = {
-            "task": args.task,
-            "model": ev.name,
-            "checkpoint": ev.source,
-            "threshold": ev.threshold,
-            "split": split,
-            "data": [str(d) for d in args.data],
-            "reports": reports,
-        }
-        write_json(args.json, payload)
-    return 0
-
-
 def cmd_patches(args: argparse.Namespace) -> int:
     """Cut a crack / no-crack patch set from segmentation pairs."""
     from geowarn.training.patches import PatchOptions, make_patches, pair_folder_samples
 
-    _setup_logs(args)
+    setup_logs(args)
     samples = pair_folder_samples(args.data, None if args.split in ("", "none") else args.split, args.limit)
     opts = PatchOptions(
         size=args.size,
@@ -123,7 +85,7 @@ def cmd_defaults_data(args: argparse.Namespace) -> int:
     """Write the training folders of the shipped cascade."""
     from geowarn.training.defaults_data import MANIFEST, DefaultsDataOptions, write_defaults_data
 
-    _setup_logs(args)
+    setup_logs(args)
     opts = DefaultsDataOptions(crop=args.crop, segment_backgrounds=args.segment_backgrounds, seed=args.seed)
     counts = write_defaults_data(args.data, args.out, opts, force=args.force)["counts"]
     print(
@@ -134,7 +96,7 @@ def cmd_defaults_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_parser(sub: Any, task: str, add_output_options: OutputOptions) -> None:
+def _train_parser(sub: Any, task: str) -> None:
     what = "a crack / no-crack classifier" if task == "classify" else "a crack segmenter"
     p = sub.add_parser(
         task,
@@ -164,12 +126,12 @@ def _train_parser(sub: Any, task: str, add_output_options: OutputOptions) -> Non
     p.set_defaults(func=cmd_train, task=task)
 
 
-def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
+def add_commands(sub: Any) -> None:
     """Register ``train classify|segment`` and ``patches`` on the top-level subparsers."""
     p = sub.add_parser("train", help="train a classifier or segmenter (epochs, checkpoints, transfer learning)")
     train_sub = p.add_subparsers(dest="train_command", required=True, metavar="TASK")
     for task in ("classify", "segment"):
-        _train_parser(train_sub, task, add_output_options)
+        _train_parser(train_sub, task)
 
     p = sub.add_parser(
         "patches",
@@ -211,31 +173,3 @@ def add_train_commands(sub: Any, add_output_options: OutputOptions) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out")
     add_output_options(p)
     p.set_defaults(func=cmd_defaults_data)
-
-
-def add_eval_commands(eval_sub: Any, add_output_options: OutputOptions) -> None:
-    """Register ``eval classify|segment`` beside the existing ``eval`` subcommands."""
-    for task in ("classify", "segment"):
-        what = "class folders (crack / no_crack)" if task == "classify" else "image/mask pair folders"
-        e = eval_sub.add_parser(
-            task,
-            help=f"score a checkpoint or shipped model on {what}",
-            description=f"Score a training checkpoint (or a model name with shipped weights) on {what}; "
-            "prints a table (one row per folder) and optionally writes JSON.",
-        )
-        e.add_argument("--checkpoint", required=True, help="best.pt/last.pt of a run, or a registry model name")
-        e.add_argument("--data", type=Path, nargs="+", required=True, help="dataset folder(s)")
-        e.add_argument("--split", help="split subfolder, e.g. test (default: the folder itself)")
-        e.add_argument("--json", type=Path, help="also write the reports as JSON here")
-        e.add_argument("--threshold", type=float, help="decision threshold (default: the checkpoint's)")
-        e.add_argument("--limit", type=int, help="at most this many images per folder (per class)")
-        e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-        if task == "classify":
-            e.add_argument("--positive", nargs="+", default=["crack"], help="crack class folder names")
-            e.add_argument("--negative", nargs="+", default=["no_crack"], help="no-crack class folder names")
-            e.add_argument("--resize", type=int, help="resize images to this side first")
-            e.add_argument("--batch-size", type=int, default=32)
-        else:
-            e.set_defaults(positive=["crack"], negative=["no_crack"], resize=None, batch_size=1)
-        add_output_options(e)
-        e.set_defaults(func=cmd_eval_model, task=task)

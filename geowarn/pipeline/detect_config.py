@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,14 +56,28 @@ MONITOR_DETECT_DEFAULTS: dict[str, Any] = {"classifier": None}
 
 
 def load_detect_config(
-    path: Path | None = None, overrides: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None
+    path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    overrides_from: str = "command line",
+    none_given: bool = False,
 ) -> DetectConfig:
     """``defaults``, then ``path`` (YAML, optional; its ``detect:`` section if it has one), then ``overrides``.
 
-    ``None`` values in ``overrides`` mean "not given".
+    ``None`` values in ``overrides`` mean "not given", unless ``none_given`` (see ``geowarn.settings.load``).
 
     Raises:
         ConfigError: the file cannot be read, or a setting is unknown or invalid (``geowarn.settings`` format).
 
     """
-    return load(DetectConfig, path, section="detect", defaults=defaults, overrides=overrides, docs=DETECT_DOCS)
+    return load(
+        DetectConfig,
+        path,
+        section="detect",
+        defaults=defaults,
+        overrides=overrides,
+        docs=DETECT_DOCS,
+        overrides_from=overrides_from,
+        none_given=none_given,
+    )

@@ -42,7 +42,7 @@ from geowarn.tracking.cracks import read_detected_cracks
 from geowarn.tracking.join_gap import GapEvidence
 from geowarn.tracking.lookback import survey_lookback
 from geowarn.tracking.step import TrackedCrack, TrackingOutcome, track_survey
-from geowarn.workspace import Workspace
+from geowarn.workspace import WorkspaceDir
 from geowarn.workspace.site_config import SiteConfig
 
 #: Monitoring's public logger name (``geowarn detect`` logs as ``geowarn.detect``).
@@ -197,7 +197,7 @@ class Processor:
 
     def __init__(
         self,
-        ws: Workspace,
+        ws: WorkspaceDir,
         detect_config: DetectConfig | None = None,
         cascade: Cascade | None = None,
         registrar: Callable[[Path, Path], Registration] = register_surveys,
@@ -443,7 +443,7 @@ class Processor:
 
 
 def monitor(
-    ws: Workspace,
+    ws: WorkspaceDir,
     site_slug: str | None = None,
     *,
     processor: Processor | None = None,
@@ -487,7 +487,7 @@ def monitor(
     return report
 
 
-def flush_site_outbox(ws: Workspace, *, force: bool = False, now: datetime | None = None) -> FlushReport:
+def flush_site_outbox(ws: WorkspaceDir, *, force: bool = False, now: datetime | None = None) -> FlushReport:
     """Queue the due reminders, then send the due deliveries of every site with its configured channels."""
     queue_reminders(ws.store, now or datetime.now(UTC), ws.site_config)
 

@@ -13,8 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from geowarn import settings
 from geowarn.errors import ConfigError, ModelError
+from geowarn.settings import format_errors as format_settings_errors
+from geowarn.settings import read_mapping
 
 Task = Literal["classify", "segment"]
 
@@ -278,7 +279,7 @@ def set_nested(data: dict[str, Any], path: list[str], value: Any, origin: str) -
 
 def format_errors(exc: ValidationError, origin: str) -> str:
     """One line per problem field: file, key, value, problem and fix (``geowarn.settings`` format)."""
-    return settings.format_errors(exc, origin, RunConfig, docs="the documented examples in config/train/")
+    return format_settings_errors(exc, origin, RunConfig, docs="the documented examples in config/train/")
 
 
 def build_config(
@@ -334,5 +335,5 @@ def load_train_config(
     flags: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Read the YAML at ``path`` (optional) and apply ``--set`` overrides then flags."""
-    base = settings.read_mapping(path) if path is not None else {}
+    base = read_mapping(path) if path is not None else {}
     return build_config(task, base, origin=str(path) if path else "command line", sets=sets, flags=flags)

@@ -24,7 +24,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass
-class Workspace:
+class WorkspaceDir:
     """An open workspace."""
 
     home: Path
@@ -54,11 +54,11 @@ def resolve_home(home: Path | None) -> Path:
     return (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).resolve()
 
 
-def open_workspace(home: Path | None = None, db_url: str | None = None) -> Workspace:
+def open_workspace(home: Path | None = None, db_url: str | None = None) -> WorkspaceDir:
     """Open (creating if needed) the workspace and its database, migrated to the newest schema."""
     root = resolve_home(home)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create workspace folder {root}: {exc.strerror}; choose another --home") from exc
-    return Workspace(root, open_store(db_url or default_url(root)))
+    return WorkspaceDir(root, open_store(db_url or default_url(root)))

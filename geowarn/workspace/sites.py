@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from geowarn.errors import ConfigError
 from geowarn.io.raster import open_orthomosaic
 from geowarn.provenance import sha256_file
 from geowarn.store.queries import get_site
 from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
-from geowarn.workspace import SLUG_PATTERN, Workspace
+from geowarn.workspace import SLUG_PATTERN, WorkspaceDir
 from geowarn.workspace.site_config import load_site_config
 
 
-def add_site(ws: Workspace, slug: str, name: str | None = None, config: Path | None = None) -> Site:
+def add_site(ws: WorkspaceDir, slug: str, name: str | None = None, config: Path | None = None) -> SiteInfo:
     """Create a site; its YAML config (if any) is validated now and re-read at every monitor run.
 
     Raises:
@@ -37,7 +38,8 @@ def add_site(ws: Workspace, slug: str, name: str | None = None, config: Path | N
             raise ConfigError(f"site {slug!r} exists already; see it with: geowarn site show {slug}")
         site = Site(slug=slug, name=name or slug, config_path=str(config) if config else None)
         session.add(site)
-    return site
+        session.flush()
+        return _summary(session, site)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class SurveyAdded:
     message: str
 
 
-def add_survey(ws: Workspace, slug: str, ortho: Path, acquired_on: date) -> SurveyAdded:
+def add_survey(ws: WorkspaceDir, slug: str, ortho: Path, acquired_on: date) -> SurveyAdded:
     """Register an orthomosaic as a pending survey of the site.
 
     The file is validated and hashed; the same file (sha256) for the same site is a no-op.
@@ -101,37 +103,76 @@ def add_survey(ws: Workspace, slug: str, ortho: Path, acquired_on: date) -> Surv
         return SurveyAdded(survey.id, True, f"added survey {survey.id} of {slug} ({acquired_on}, pending)")
 
 
-def site_rows(ws: Workspace) -> list[dict[str, Any]]:
-    """One summary row per site: surveys, pending, tracks, level and open acknowledgements."""
-    rows = []
+@dataclass(frozen=True)
+class SiteInfo:
+    """A site at a glance: its surveys, tracked cracks, level and open acknowledgements."""
+
+    site: str
+    name: str
+    config: str | None
+    surveys: int
+    pending: int
+    flagged: int
+    last_survey: date | None
+    tracks: int
+    level: str
+    unacknowledged: int
+
+
+@dataclass(frozen=True)
+class SurveyInfo:
+    """One survey of a site: its status and co-registration (``None`` for the reference survey)."""
+
+    id: int
+    date: date
+    status: str
+    path: str
+    registration: dict[str, Any] | None
+    error: str | None
+
+
+def list_sites(ws: WorkspaceDir) -> list[SiteInfo]:
+    """Every site, by id."""
     with ws.store.transaction() as session:
-        for site in session.scalars(select(Site).order_by(Site.slug)):
-            rows.append(_summary(session, site))
-    return rows
+        return [_summary(session, site) for site in session.scalars(select(Site).order_by(Site.slug))]
 
 
-def site_detail(ws: Workspace, slug: str) -> dict[str, Any]:
-    """Summary plus the survey list of one site."""
+def site_info(ws: WorkspaceDir, slug: str) -> SiteInfo:
+    """The site called ``slug``.
+
+    Raises:
+        ConfigError: no such site.
+
+    """
+    with ws.store.transaction() as session:
+        return _summary(session, get_site(session, slug))
+
+
+def list_surveys(ws: WorkspaceDir, slug: str) -> list[SurveyInfo]:
+    """The surveys of a site, oldest first.
+
+    Raises:
+        ConfigError: no such site.
+
+    """
     with ws.store.transaction() as session:
         site = get_site(session, slug)
-        row = _summary(session, site)
-        row["surveys"] = [
-            {
-                "id": s.id,
-                "date": s.acquired_on.isoformat(),
-                "status": s.status,
-                "path": s.path,
-                "registration": None
+        return [
+            SurveyInfo(
+                s.id,
+                s.acquired_on,
+                s.status,
+                s.path,
+                None
                 if s.reg_ok is None
                 else {"ok": s.reg_ok, "dx_m": s.reg_dx_m, "dy_m": s.reg_dy_m, "residual_m": s.reg_residual_m},
-                "error": s.error,
-            }
+                s.error,
+            )
             for s in session.scalars(select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on))
         ]
-        return row
 
 
-def _summary(session: Any, site: Site) -> dict[str, Any]:
+def _summary(session: Session, site: Site) -> SiteInfo:
     surveys = session.scalars(select(Survey).where(Survey.site_id == site.id)).all()
     last = session.scalar(
         select(Assessment).where(Assessment.site_id == site.id).order_by(Assessment.id.desc()).limit(1)
@@ -142,15 +183,15 @@ def _summary(session: Any, site: Site) -> dict[str, Any]:
             Alert.site_id == site.id, Alert.requires_ack.is_(True), Alert.acked_at.is_(None)
         )
     )
-    return {
-        "site": site.slug,
-        "name": site.name,
-        "config": site.config_path,
-        "surveys": len(surveys),
-        "pending": sum(s.status == "pending" for s in surveys),
-        "flagged": sum(s.status in ("flagged", "failed") for s in surveys),
-        "last_survey": max((s.acquired_on for s in surveys), default=None),
-        "tracks": tracks,
-        "level": last.level if last else "green",
-        "unacknowledged": unacked,
-    }
+    return SiteInfo(
+        site=site.slug,
+        name=site.name,
+        config=site.config_path,
+        surveys=len(surveys),
+        pending=sum(s.status == "pending" for s in surveys),
+        flagged=sum(s.status in ("flagged", "failed") for s in surveys),
+        last_survey=max((s.acquired_on for s in surveys), default=None),
+        tracks=tracks or 0,
+        level=last.level if last else "green",
+        unacknowledged=unacked or 0,
+    )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from geowarn.alerts.outbox import RetryPolicy
 from geowarn.pipeline.monitor import Processor, flush_site_outbox, monitor
 from geowarn.store.schema import Delivery
-from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 from tests.conftest import soil_rgb, write_geotiff
 
@@ -30,7 +30,7 @@ def damaged_survey(tmp_path: Path) -> Path:
     return write_geotiff(tmp_path / "s1.tif", soil_rgb(300, 300, 1), compress="deflate", tiled=True)
 
 
-def site_with_stored_alert(tmp_path: Path, config_text: str | None, toy_cascade) -> Workspace:  # type: ignore[no-untyped-def]
+def site_with_stored_alert(tmp_path: Path, config_text: str | None, toy_cascade) -> WorkspaceDir:  # type: ignore[no-untyped-def]
     ws = open_workspace(tmp_path / "home")
     config = None
     if config_text is not None:

@@ -13,7 +13,7 @@ from geowarn.assess.record import AssessmentInput, record_assessment
 from geowarn.pipeline.monitor import flush_site_outbox
 from geowarn.store.queries import get_site
 from geowarn.store.schema import Alert, Delivery
-from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site
 
 SITE_YAML = """
@@ -29,7 +29,7 @@ recipients:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path) -> WorkspaceDir:
     workspace = open_workspace(tmp_path / "home")
     config = tmp_path / "site.yaml"
     config.write_text(SITE_YAML)
@@ -37,7 +37,7 @@ def ws(tmp_path: Path) -> Workspace:
     return workspace
 
 
-def raise_level(ws: Workspace, level: str) -> tuple[int, datetime]:
+def raise_level(ws: WorkspaceDir, level: str) -> tuple[int, datetime]:
     """Store an assessment at ``level`` (an alert when the level changes); returns (alert id, created)."""
     with ws.store.transaction() as session:
         site = get_site(session, "slope-r")
@@ -48,7 +48,7 @@ def raise_level(ws: Workspace, level: str) -> tuple[int, datetime]:
         return alert.id, alert.created_at
 
 
-def mail_files(ws: Workspace) -> list[str]:
+def mail_files(ws: WorkspaceDir) -> list[str]:
     return sorted(p.name for p in (ws.home.parent / "mail").glob("*.eml"))
 
 
@@ -61,7 +61,7 @@ def test_due_reminder_counts_whole_intervals_up_to_the_cap() -> None:
     assert due_reminder(t0, t0 - timedelta(hours=1), 4.0, 6) == 0
 
 
-def test_unacknowledged_alert_is_reminded_once_per_interval_and_not_on_the_cap_feed(ws: Workspace) -> None:
+def test_unacknowledged_alert_is_reminded_once_per_interval_and_not_on_the_cap_feed(ws: WorkspaceDir) -> None:
     alert_id, created = raise_level(ws, "orange")
     assert len(flush_site_outbox(ws, now=created + timedelta(hours=1)).sent) == 2  # file + CAP
     assert len(mail_files(ws)) == 1
@@ -91,7 +91,7 @@ def test_unacknowledged_alert_is_reminded_once_per_interval_and_not_on_the_cap_f
         ]
 
 
-def test_after_an_outage_only_the_latest_due_reminder_goes_out_and_never_past_the_cap(ws: Workspace) -> None:
+def test_after_an_outage_only_the_latest_due_reminder_goes_out_and_never_past_the_cap(ws: WorkspaceDir) -> None:
     _, created = raise_level(ws, "red")
     flush_site_outbox(ws, now=created + timedelta(hours=9))  # 4 h interval: reminder 2 is due, 1 was missed
     flush_site_outbox(ws, now=created + timedelta(days=10))
@@ -101,7 +101,7 @@ def test_after_an_outage_only_the_latest_due_reminder_goes_out_and_never_past_th
     assert sorted(reminders) == [2, 3]
 
 
-def test_acknowledgement_stops_reminders_and_drops_a_queued_one(ws: Workspace) -> None:
+def test_acknowledgement_stops_reminders_and_drops_a_queued_one(ws: WorkspaceDir) -> None:
     alert_id, created = raise_level(ws, "orange")
     assert len(flush_site_outbox(ws, now=created + timedelta(minutes=1)).sent) == 2
     later = created + timedelta(hours=24)
@@ -116,7 +116,7 @@ def test_acknowledgement_stops_reminders_and_drops_a_queued_one(ws: Workspace) -
         assert dropped is not None and dropped.status == "cancelled" and "J. Doe" in (dropped.last_error or "")
 
 
-def test_a_superseded_alert_is_not_reminded(ws: Workspace) -> None:
+def test_a_superseded_alert_is_not_reminded(ws: WorkspaceDir) -> None:
     orange_id, created = raise_level(ws, "orange")
     queue_reminders(ws.store, created + timedelta(hours=24), ws.site_config)
     yellow_id, _ = raise_level(ws, "yellow")  # yellow needs no acknowledgement
@@ -130,7 +130,7 @@ def test_a_superseded_alert_is_not_reminded(ws: Workspace) -> None:
 
 
 def test_a_site_config_broken_after_the_alert_skips_its_reminders_without_stopping_the_flush(
-    ws: Workspace, tmp_path: Path
+    ws: WorkspaceDir, tmp_path: Path
 ) -> None:
     _, created = raise_level(ws, "red")
     flush_site_outbox(ws, now=created + timedelta(minutes=1))

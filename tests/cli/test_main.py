@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 
@@ -72,3 +73,25 @@ def test_logfmt_lines_are_parseable() -> None:
 def test_json_lines_are_parseable() -> None:
     data = json.loads(JsonFormatter().format(_record(tiles_done=10)))
     assert data["tiles_done"] == 10 and data["logger"] == "geowarn.detect"
+
+
+COMMANDS = ("detect", "demo", "models", "eval", "export", "site", "survey", "monitor", "alerts", "outbox")
+COMMANDS += ("scenario", "train", "patches", "defaults-data")
+
+
+def test_help_lists_every_command_each_handled_in_the_cli_package(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    assert all(f"    {command}" in listed for command in COMMANDS)
+    parser = build_parser()
+    handlers = []
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        if p.get_default("func") is not None:
+            handlers.append(p.get_default("func"))
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+    assert len(handlers) >= 22 and all(f.__module__.startswith("geowarn.cli.") for f in handlers)

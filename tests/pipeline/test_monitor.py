@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from geowarn.errors import ConfigError, InvalidRasterError
 from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.store.schema import Alert, Assessment, Crack, Delivery, Growth, Survey, Track, TrackEvent
-from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 
 GSD = 0.01
@@ -33,7 +33,7 @@ LENGTHS = (200.0, 240.0, 290.0)
 OFFSETS = ((0.0, 0.0), (0.234, -0.171), (-0.313, 0.126))
 
 
-def counts(ws: Workspace) -> dict[str, int]:
+def counts(ws: WorkspaceDir) -> dict[str, int]:
     with ws.store.transaction() as s:
         return {
             t.__tablename__: s.scalar(select(func.count()).select_from(t))
@@ -42,13 +42,13 @@ def counts(ws: Workspace) -> dict[str, int]:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path) -> WorkspaceDir:
     w = open_workspace(tmp_path / "home")
     add_site(w, "slope-a", "Slope A")
     return w
 
 
-def growing_site(ws: Workspace, scene) -> list[Path]:  # type: ignore[no-untyped-def]
+def growing_site(ws: WorkspaceDir, scene) -> list[Path]:  # type: ignore[no-untyped-def]
     paths = []
     for i, (length, offset, gain) in enumerate(zip(LENGTHS, OFFSETS, (1.0, 0.9, 1.1), strict=True)):
         p = scene(f"s{i + 1}.tif", [main_crack(length), STABLE], offset=offset, gain=gain)
@@ -57,7 +57,7 @@ def growing_site(ws: Workspace, scene) -> list[Path]:  # type: ignore[no-untyped
     return paths
 
 
-def test_three_surveys_stable_ids_growth_and_alerts(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_three_surveys_stable_ids_growth_and_alerts(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     growing_site(ws, scene)
     report = monitor(ws, "slope-a", processor=Processor(ws, cascade=toy_cascade), today=D3)
     assert "FAILED" not in str(report) and "FLAGGED" not in str(report), str(report)
@@ -98,7 +98,7 @@ def test_three_surveys_stable_ids_growth_and_alerts(ws: Workspace, scene, toy_ca
     assert json.loads((ws.home / "outbox" / outbox[1]).read_text())["payload"]["level"] == "red"
 
 
-def test_monitor_twice_duplicates_nothing(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_monitor_twice_duplicates_nothing(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     paths = growing_site(ws, scene)
     processor = Processor(ws, cascade=toy_cascade)
     monitor(ws, processor=processor, today=D3)
@@ -113,7 +113,7 @@ def test_monitor_twice_duplicates_nothing(ws: Workspace, scene, toy_cascade) -> 
     assert counts(ws) == before
 
 
-def test_corrupt_survey_is_flagged_and_the_rest_goes_on(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_survey_is_flagged_and_the_rest_goes_on(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     p1 = scene("s1.tif", [main_crack(200), STABLE])
     p2 = scene("s2.tif", [main_crack(240), STABLE], offset=(0.1, 0.1))
     p3 = scene("s3.tif", [main_crack(240), STABLE], offset=(-0.2, 0.05))
@@ -134,7 +134,7 @@ def test_corrupt_survey_is_flagged_and_the_rest_goes_on(ws: Workspace, scene, to
         assert s.scalar(select(func.count()).select_from(Crack).where(Crack.survey_id == st[str(p2.resolve())].id)) == 0
 
 
-def test_unregistrable_survey_is_flagged_without_growth(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_unregistrable_survey_is_flagged_without_growth(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200), STABLE]), D1)
     add_survey(ws, "slope-a", scene("s2.tif", [[(50.0, 450.0), (450.0, 60.0)]], seed=99), D2)  # another place
     report = str(monitor(ws, processor=Processor(ws, cascade=toy_cascade), today=D2))
@@ -147,7 +147,7 @@ def test_unregistrable_survey_is_flagged_without_growth(ws: Workspace, scene, to
         assert last.level == "nodata" and "could not be co-registered" in last.detail["reasons"][0]
 
 
-def test_survey_rules(ws: Workspace, scene, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_survey_rules(ws: WorkspaceDir, scene, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     add_survey(ws, "slope-a", scene("s1.tif", [STABLE]), D2)
     with pytest.raises(ConfigError, match="not after the site's latest survey"):
         add_survey(ws, "slope-a", scene("s0.tif", [STABLE], seed=4), D1)
@@ -160,7 +160,7 @@ def test_survey_rules(ws: Workspace, scene, tmp_path: Path) -> None:  # type: ig
     assert counts(ws)["surveys"] == 1
 
 
-def test_overdue_site_goes_to_nodata_once(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_overdue_site_goes_to_nodata_once(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     add_survey(ws, "slope-a", scene("s1.tif", [STABLE]), D1)
     processor = Processor(ws, cascade=toy_cascade)
     monitor(ws, processor=processor, today=D1)
@@ -202,11 +202,11 @@ def test_a_crack_seen_faintly_before_is_not_growth_when_found_whole(  # type: ig
         assert alerts == 1
 
 
-def test_monitoring_segments_every_tile_by_default(ws: Workspace) -> None:
+def test_monitoring_segments_every_tile_by_default(ws: WorkspaceDir) -> None:
     assert Processor(ws).detect_config.classifier is None
 
 
-def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: WorkspaceDir, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
     beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 20.0]  # 20 px gap after the old tip
     gap = [p for p in main_crack(290.0) if 252.0 <= p[0] <= 284.0]  # visible there, too faint to delineate
     add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200.0), STABLE]), D1)
@@ -225,7 +225,9 @@ def test_growth_segmented_apart_beyond_the_tip_extends_that_crack(ws: Workspace,
     assert not any("new crack" in r for r in assessment.detail["reasons"]), assessment.detail["reasons"]
 
 
-def test_a_new_crack_just_ahead_of_a_tip_across_intact_ground_is_not_growth(ws: Workspace, scene, toy_cascade) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_crack_just_ahead_of_a_tip_across_intact_ground_is_not_growth(
+    ws: WorkspaceDir, scene, toy_cascade
+) -> None:  # type: ignore[no-untyped-def]
     beyond = [p for p in main_crack(290.0) if p[0] >= 60.0 + 200.0 + 20.0]  # same geometry, no line across the gap
     add_survey(ws, "slope-a", scene("s1.tif", [main_crack(200.0), STABLE]), D1)
     add_survey(ws, "slope-a", scene("s2.tif", [main_crack(200.0), beyond, STABLE], offset=OFFSETS[1]), D2)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import geowarn
 from geowarn.alerts.channels.base import DeliveryError
+from geowarn.version import __version__
 
 #: HTTP statuses worth retrying besides 5xx: request timeout, too early, too many requests.
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
-USER_AGENT = f"geowarn/{geowarn.__version__}"
+USER_AGENT = f"geowarn/{__version__}"
 
 
 @dataclass(frozen=True)

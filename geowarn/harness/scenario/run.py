@@ -33,7 +33,7 @@ from geowarn.harness.scenario.schema import Scenario, SurveyRecord, TruthCrack, 
 from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.store.queries import get_site
 from geowarn.store.schema import Assessment, Crack, Growth, Survey
-from geowarn.workspace import Workspace, open_workspace
+from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 
 LEVELS = ("green", "yellow", "orange", "red")
@@ -133,7 +133,7 @@ def _near_truth(folder: Path, scenario: Scenario, survey: SurveyRecord, crack: T
     return TruthNear(near.astype(bool), transform, (sx - first[0], sy - first[1]))
 
 
-def _score_growth(ws: Workspace, folder: Path, scenario: Scenario, out: ScenarioOutcome) -> None:
+def _score_growth(ws: WorkspaceDir, folder: Path, scenario: Scenario, out: ScenarioOutcome) -> None:
     """Measured extension of each truly growing crack: the sum over the tracks lying along it.
 
     A crack detected in pieces is several tracks; its growth is whatever the pieces along it

@@ -1,0 +1,210 @@
+"""``geowarn.Workspace``: sites, surveys, monitoring, tracked cracks and alerts of one workspace.
+
+The command line, a scheduler and a dashboard all go through this class: its methods return data
+(typed records, GeoDataFrames, reports) and raise ``GeowarnError`` subclasses; none of them prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from geowarn.alerts.admin import Acknowledgement, AlertInfo, DeliveryInfo, ack_alert, list_alerts, list_deliveries
+from geowarn.store.db import sqlite_url
+from geowarn.store.queries import get_site
+from geowarn.workspace import WorkspaceDir, open_workspace
+from geowarn.workspace.sites import SiteInfo, SurveyAdded, SurveyInfo, add_site, add_survey, list_sites, list_surveys
+from geowarn.workspace.sites import site_info as get_site_info
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geowarn.alerts.outbox import FlushReport
+    from geowarn.inference.cascade import Cascade
+    from geowarn.pipeline.detect_config import DetectConfig
+    from geowarn.pipeline.monitor import MonitorReport
+
+#: Suffixes of a path taken for a SQLite database file rather than a workspace folder.
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def _open(db_url_or_path: str | Path | None, home: str | Path | None) -> WorkspaceDir:
+    target = str(db_url_or_path) if db_url_or_path is not None else None
+    if target is not None and "://" in target:
+        return open_workspace(Path(home) if home is not None else None, target)
+    if target is not None and Path(target).suffix.lower() in SQLITE_SUFFIXES:
+        db = Path(target).resolve()
+        return open_workspace(Path(home) if home is not None else db.parent, sqlite_url(db))
+    folder = Path(target) if target is not None else Path(home) if home is not None else None
+    return open_workspace(folder)
+
+
+class Workspace:
+    """A monitoring workspace: its sites and their surveys, monitoring, tracked cracks and alerts.
+
+    Args:
+        db_url_or_path: a workspace folder (created if needed; its database is ``geowarn.db``), a
+            SQLite file (``*.db``; the folder beside it holds the outputs) or a SQLAlchemy URL.
+            None: ``$GEOWARN_HOME`` (default ``./geowarn-data``) and ``$GEOWARN_DB``.
+        home: the folder for detection outputs, evidence maps and the file outbox, when
+            ``db_url_or_path`` is a database (default: as above).
+
+    The database is created and migrated to the newest schema on opening. Use it as a context
+    manager, or call :meth:`close`.
+
+    Example:
+        >>> with geowarn.Workspace("geowarn-data") as ws:
+        ...     ws.add_site("north-slope", config="config/site.example.yaml")
+        ...     ws.add_survey("north-slope", "flight-2026-05-01.tif", date(2026, 5, 1))
+        ...     report = ws.monitor()
+        ...     ws.cracks("north-slope").plot(column="length_m")
+
+    """
+
+    def __init__(self, db_url_or_path: str | Path | None = None, *, home: str | Path | None = None) -> None:
+        self._dir = _open(db_url_or_path, home)
+
+    @property
+    def home(self) -> Path:
+        """The folder of detection outputs (``runs/``), evidence maps and the file outbox (``outbox/``)."""
+        return self._dir.home
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self._dir.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.home)!r}, db={self._dir.store.url!r})"
+
+    # --- sites and surveys
+
+    def add_site(self, site: str, name: str | None = None, config: str | Path | None = None) -> SiteInfo:
+        """Create a site; its YAML (rules, recipients, channels) is validated now and read at every run.
+
+        Raises:
+            ConfigError: a bad id, an existing site or an invalid config.
+
+        """
+        return add_site(self._dir, site, name, Path(config) if config is not None else None)
+
+    def sites(self) -> list[SiteInfo]:
+        """Every site with its surveys, tracked cracks, level and open acknowledgements."""
+        return list_sites(self._dir)
+
+    def site(self, site: str) -> SiteInfo:
+        """One site (``ConfigError`` when there is none of that id)."""
+        return get_site_info(self._dir, site)
+
+    def add_survey(self, site: str, ortho: str | Path, date: dt.date | str) -> SurveyAdded:
+        """Register an orthomosaic as a pending survey of ``site``; the same file twice is a no-op.
+
+        Raises:
+            InvalidRasterError: the file is not a usable orthomosaic (nothing is stored).
+            ConfigError: unknown site, a CRS other than the site's, or a date not after its latest survey.
+
+        """
+        when = dt.date.fromisoformat(date) if isinstance(date, str) else date
+        return add_survey(self._dir, site, Path(ortho), when)
+
+    def surveys(self, site: str) -> list[SurveyInfo]:
+        """The surveys of ``site``, oldest first, with their status and co-registration."""
+        return list_surveys(self._dir, site)
+
+    # --- monitoring
+
+    def monitor(
+        self,
+        site: str | None = None,
+        *,
+        detect: DetectConfig | Mapping[str, Any] | str | Path | None = None,
+        today: dt.date | None = None,
+        deliver: bool = True,
+        retry_failed: bool = False,
+        cascade: Cascade | None = None,
+    ) -> MonitorReport:
+        """Process the pending surveys of ``site`` (or every site): detect, register, track, assess, alert.
+
+        Safe to schedule and to re-run: a survey is processed once, and a crash leaves it pending.
+
+        Args:
+            site: only this site.
+            detect: detect settings: a ``DetectConfig``, a mapping of its keys, or a YAML file.
+                Monitoring segments every tile unless they name a ``classifier``.
+            today: the date for the overdue check (default: today, UTC).
+            deliver: send due alerts afterwards (else they wait in the outbox).
+            retry_failed: process surveys that failed before once more.
+            cascade: models already loaded (``geowarn.pipeline.detect.load_cascade``).
+
+        Returns:
+            One ``SurveyResult`` per survey processed (``report.surveys``), the overdue checks and
+            what the outbox sent; ``str(report)`` is what ``geowarn monitor`` prints.
+
+        """
+        from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig, load_detect_config
+        from geowarn.pipeline.monitor import Processor, monitor
+
+        if isinstance(detect, DetectConfig):
+            detect_config = detect
+        elif isinstance(detect, Mapping):
+            detect_config = load_detect_config(None, detect, MONITOR_DETECT_DEFAULTS, overrides_from="detect settings")
+        else:
+            detect_config = load_detect_config(Path(detect) if detect else None, None, MONITOR_DETECT_DEFAULTS)
+        processor = Processor(self._dir, detect_config, cascade=cascade)
+        return monitor(self._dir, site, processor=processor, today=today, deliver=deliver, retry_failed=retry_failed)
+
+    # --- tracked cracks
+
+    def cracks(self, site: str, survey: int | None = None) -> gpd.GeoDataFrame:
+        """The cracks of the site's latest processed survey (or survey id ``survey``), one row each.
+
+        ``crack_id`` is the crack's stable id across surveys; polygons (``geometry``) and
+        ``centerline`` are in the site frame and CRS; measurements in metres with 1-sigma
+        uncertainties.
+        """
+        from geowarn.tracking.history import survey_cracks
+
+        with self._dir.store.transaction() as session:
+            return survey_cracks(session, get_site(session, site), survey)
+
+    def crack_history(self, site: str, crack_id: int) -> gpd.GeoDataFrame:
+        """One crack in every survey that saw it, oldest first, with its extension and rate since the last."""
+        from geowarn.tracking.history import crack_history
+
+        with self._dir.store.transaction() as session:
+            return crack_history(session, get_site(session, site), crack_id)
+
+    # --- alerts and their delivery
+
+    def alerts(self, site: str | None = None, *, unacked: bool = False) -> list[AlertInfo]:
+        """Alerts, newest first; ``unacked``: only those still awaiting acknowledgement."""
+        return list_alerts(self._dir.store, site, unacked=unacked)
+
+    def acknowledge(self, alert_id: int, by: str, note: str | None = None) -> Acknowledgement:
+        """Acknowledge an alert (orange and red need it); a second acknowledgement keeps the first.
+
+        Raises:
+            ConfigError: no such alert, or ``by`` is empty.
+
+        """
+        return ack_alert(self._dir.store, alert_id, by, note)
+
+    def deliveries(self, status: str | None = None) -> list[DeliveryInfo]:
+        """Outbox rows, oldest first; ``status``: only ``pending``, ``sent``, ``failed`` or ``cancelled``."""
+        return list_deliveries(self._dir.store, status)
+
+    def flush_outbox(self, *, force: bool = False, now: dt.datetime | None = None) -> FlushReport:
+        """Queue the due reminders of unacknowledged alerts, then send the due deliveries.
+
+        ``force``: also those still waiting out their backoff; ``now``: the time (default: now, UTC).
+        """
+        from geowarn.pipeline.monitor import flush_site_outbox
+
+        return flush_site_outbox(self._dir, force=force, now=now)
