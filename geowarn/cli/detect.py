@@ -49,7 +49,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     """Run crack detection on one orthomosaic."""
     from geowarn.api import detect
     from geowarn.pipeline.detect_config import load_detect_config
-    from geowarn.report import detect_summary
+    from geowarn.pipeline.report import detect_summary
 
     setup_logs(args)
     config = load_detect_config(args.config, detect_overrides(args))

@@ -9,7 +9,7 @@ import geopandas as gpd
 from geowarn.harness.synthetic import demo_scene
 from geowarn.pipeline.detect import GPKG_NAME, detect
 from geowarn.pipeline.detect_config import DetectConfig
-from geowarn.report import detect_summary
+from geowarn.pipeline.report import detect_summary
 
 
 def compare_with_truth(truth: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame, tolerance_m: float) -> dict[str, float]:
