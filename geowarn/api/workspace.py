@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from geowarn.alerts.outbox import FlushReport
     from geowarn.inference.cascade import Cascade
     from geowarn.pipeline.detect_config import DetectConfig
-    from geowarn.pipeline.monitor import MonitorReport
+    from geowarn.pipeline.report import MonitorReport
 
 #: Suffixes of a path taken for a SQLite database file rather than a workspace folder.
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")

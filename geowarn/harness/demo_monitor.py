@@ -19,7 +19,8 @@ import rasterio
 
 from geowarn.harness.synthetic.cracks import CrackSpec, crack_length_px, meandering_crack, random_crack_network
 from geowarn.harness.synthetic.orthomosaic import make_orthomosaic
-from geowarn.pipeline.monitor import MonitorReport, Processor, monitor
+from geowarn.pipeline.monitor import Processor, monitor
+from geowarn.pipeline.report import MonitorReport
 from geowarn.workspace import open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 

@@ -1,7 +1,12 @@
-"""Human-readable summaries printed at the end of commands."""
+"""What the orchestrators report: a detect run's summary lines, a monitor run's results per survey."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from geowarn.alerts.outbox import FlushReport
 from geowarn.pipeline.detect import DetectResult
 
 
@@ -21,3 +26,91 @@ def detect_summary(result: DetectResult) -> str:
     ]
     lines += [f"    {path}" for path in result.outputs.values()]
     return "\n".join(lines)
+
+
+SurveyStatus = Literal["processed", "flagged", "failed"]
+
+
+@dataclass(frozen=True)
+class SurveyResult:
+    """What monitoring made of one survey.
+
+    ``status`` is ``processed``, ``flagged`` (not co-registered: no growth computed) or ``failed``
+    (``reason`` says why for both). ``extending``: cracks extending significantly; ``changed``: more
+    cracks with a significant change of length or width; ``shift_m``: the co-registration shift
+    (None for the site's reference survey); ``seen_before_m`` / ``no_line_m``: new-looking crack
+    length that the look-back found in earlier imagery / without a line in this survey's imagery.
+    """
+
+    site: str
+    survey_id: int
+    acquired_on: date
+    status: SurveyStatus
+    cracks: int = 0
+    extending: int = 0
+    changed: int = 0
+    new: int = 0
+    shift_m: float | None = None
+    seen_before_m: float = 0.0
+    no_line_m: float = 0.0
+    level: str | None = None
+    alert_id: int | None = None
+    reason: str | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        alert = f"; alert {self.alert_id}" if self.alert_id else ""
+        survey = f"survey {self.survey_id} ({self.acquired_on})"
+        if self.status == "failed":
+            return f"{self.site}: {survey}: FAILED, {self.reason}{alert}"
+        head = f"{self.site}: {survey}: {self.cracks} cracks"
+        if self.status == "flagged":
+            return f"{head}; FLAGGED, {self.reason}{alert}"
+        shift = f"shift {self.shift_m:.3f} m" if self.shift_m is not None else "reference survey"
+        rechecked = (
+            f"; {self.seen_before_m:.2f} m new on the map but seen in earlier imagery" if self.seen_before_m else ""
+        )
+        rechecked += f"; {self.no_line_m:.2f} m new on the map but no line in the imagery" if self.no_line_m else ""
+        return (
+            f"{head}, {self.extending} extending significantly ({self.changed} more with a significant change of "
+            f"length or width), {self.new} new; {shift}{rechecked}; level {str(self.level).upper()}{alert}"
+        )
+
+
+@dataclass(frozen=True)
+class OverdueResult:
+    """A site whose latest survey is older than its rules allow: it went to "no data"."""
+
+    site: str
+    reason: str
+    alert_id: int | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        return f"{self.site}: {self.reason}" + (f"; alert {self.alert_id}" if self.alert_id else "")
+
+
+@dataclass
+class MonitorReport:
+    """What one ``monitor`` run did, site by site, and what the outbox then sent."""
+
+    results: list[SurveyResult | OverdueResult] = field(default_factory=list)
+    outbox: FlushReport | None = None
+
+    @property
+    def surveys(self) -> list[SurveyResult]:
+        """The surveys processed, in processing order."""
+        return [r for r in self.results if isinstance(r, SurveyResult)]
+
+    @property
+    def alerts(self) -> list[int]:
+        """Ids of the alerts raised."""
+        return [r.alert_id for r in self.results if r.alert_id is not None]
+
+    @property
+    def lines(self) -> list[str]:
+        return [r.line() for r in self.results]
+
+    def __str__(self) -> str:
+        tail = [str(self.outbox)] if self.outbox else []
+        return "\n".join([*self.lines, *tail]) or "nothing to do"

@@ -17,7 +17,6 @@ new cracks either (``ImageLookback.without_line``).
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,10 @@ import numpy as np
 import rasterio
 import shapely
 from numpy.typing import NDArray
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
-from shapely import LineString, MultiLineString, affinity, unary_union
+from shapely import LineString, affinity, unary_union
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import substring
-from skimage.exposure import match_histograms
 
 from geowarn.errors import GeowarnError
 from geowarn.inference.cascade import Cascade
@@ -44,6 +41,8 @@ from geowarn.store.queries import processed_before
 from geowarn.store.schema import Survey
 from geowarn.tracking.cracks import read_detected_cracks
 from geowarn.tracking.line_contrast import relative_contrast, unit_normals
+from geowarn.tracking.marks import beside_mapped, fill_gaps, gap_points, marked_parts, sample_lines
+from geowarn.tracking.radiometry import Radiometry
 from geowarn.tracking.settings import TrackingSettings
 from geowarn.tracking.step import Footprint
 
@@ -54,8 +53,6 @@ CONTEXT_PX = 64
 #: Smallest window side read: the segmenter needs the context of a detection tile (256 px core
 #: plus 16 px margins); on much smaller windows it misses faint cracks it finds in a tile.
 MIN_SIDE_PX = 288
-#: Smallest overlap with the current survey used to match the light.
-MIN_MATCH_PX = 32
 #: Windows are merged only while the union stays within this side (memory).
 MAX_MERGED_SIDE_PX = 2048
 
@@ -117,40 +114,6 @@ class LookbackSettings:
         )
 
 
-def _pieces(geometry: BaseGeometry) -> list[LineString]:
-    parts = getattr(geometry, "geoms", [geometry])
-    out: list[LineString] = []
-    for part in parts:
-        if isinstance(part, MultiLineString):
-            out.extend(_pieces(part))
-        elif isinstance(part, LineString) and not part.is_empty and part.length > 0:
-            out.append(part)
-    return out
-
-
-def _sampled(geometry: BaseGeometry, spacing_m: float) -> tuple[list[LineString], list[NDArray[np.float64]]]:
-    """The lines of ``geometry`` and points every ``spacing_m`` (at least both ends) along each."""
-    pieces = _pieces(geometry)
-    counts = [max(2, int(np.ceil(p.length / spacing_m)) + 1) for p in pieces]
-    points = [
-        shapely.get_coordinates(shapely.line_interpolate_point(p, np.linspace(0.0, p.length, n)))
-        for p, n in zip(pieces, counts, strict=True)
-    ]
-    return pieces, points
-
-
-def _marked_parts(piece: LineString, marks: NDArray[np.bool_]) -> list[LineString]:
-    """Sub-lines of ``piece`` over each run of at least two marked points (evenly spaced along it)."""
-    step = piece.length / (len(marks) - 1)
-    out: list[LineString] = []
-    for start, stop in _runs(marks):
-        if stop - start >= 2:
-            part = substring(piece, start * step, (stop - 1) * step)
-            if isinstance(part, LineString) and part.length > 0:
-                out.append(part)
-    return out
-
-
 def _expanded(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
     """``box`` grown about its centre to at least ``MIN_SIDE_PX`` a side, clipped to the raster."""
     c0, r0, c1, r1 = box
@@ -180,78 +143,11 @@ def _merged_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[list[int
     return groups
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True in ``mask``."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def _gap_points(piece: LineString, n_points: int, gap_m: float) -> int:
-    """``gap_m`` in sample points of ``piece`` (``n_points`` evenly spaced along it)."""
-    step: float = piece.length / (n_points - 1)
-    return round(gap_m / step)
-
-
-def _fill_gaps(marks: NDArray[np.bool_], max_gap: int) -> NDArray[np.bool_]:
-    """``marks`` with runs of at most ``max_gap`` False between two True runs set True."""
-    hits = np.flatnonzero(marks)
-    out = marks.copy()
-    if max_gap > 0 and len(hits) > 1:
-        for a, b in itertools.pairwise(hits):
-            if 1 < b - a <= max_gap + 1:
-                out[a:b] = True
-    return out
-
-
-def _beside_mapped(marks: NDArray[np.bool_], near: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """``marks`` with the points ``near`` an earlier delineated crack judged by their neighbours.
-
-    Their own probability is that crack's; they take the verdict of the points just beyond them,
-    and are unseen when there are none.
-    """
-    out = marks & ~near
-    for start, stop in _runs(near):
-        neighbours = [i for i in (start - 1, stop) if 0 <= i < len(marks) and not near[i]]
-        out[start:stop] = any(out[i] for i in neighbours)
-    return out
-
-
-class _Radiometry:
-    """The current survey's imagery, to bring an earlier window to the same light before segmenting it.
-
-    Relative radiometric normalisation, as in image change detection: each band of the earlier
-    window is histogram-matched to the same ground in the current survey, so that a faint crack
-    the current light reveals is judged under that light in the earlier survey too.
-    """
-
-    def __init__(self, current: EarlierImage) -> None:
-        self.image = current
-        self.info = open_orthomosaic(current.path)
-        self.src = rasterio.open(current.path)
-
-    def close(self) -> None:
-        self.src.close()
-
-    def match(self, rgb: NDArray[np.uint8], bounds: tuple[float, float, float, float]) -> NDArray[np.uint8]:
-        """``rgb`` (covering site-frame ``bounds``) matched to the current survey's histogram there."""
-        left, bottom, right, top = bounds
-        dx, dy = self.image.frame_dx, self.image.frame_dy
-        window = from_bounds(left - dx, bottom - dy, right - dx, top - dy, self.info.transform)
-        window = window.round_offsets().round_lengths().intersection(Window(0, 0, self.info.width, self.info.height))
-        if window.width < MIN_MATCH_PX or window.height < MIN_MATCH_PX:
-            return rgb
-        reference, valid = read_rgb_window(self.src, self.info, window)
-        if valid.mean() < 0.5:
-            return rgb
-        matched = np.asarray(match_histograms(rgb, reference[valid][None], channel_axis=-1), np.float64)
-        return np.clip(matched, 0, 255).astype(np.uint8)
-
-
 class ImageLookback:
     """Finds the parts of new pieces that earlier surveys' imagery already showed as crack.
 
     With ``current`` (the survey being processed), earlier windows are first brought to its light
-    (``_Radiometry``); without it they are segmented as they are.
+    (``Radiometry``); without it they are segmented as they are.
     """
 
     def __init__(
@@ -268,7 +164,7 @@ class ImageLookback:
         info: RasterInfo,
         window: Window,
         frame: tuple[float, float],
-        radiometry: _Radiometry | None,
+        radiometry: Radiometry | None,
     ) -> NDArray[np.float32]:
         rgb, valid = read_rgb_window(src, info, window)
         if not valid.all():
@@ -291,7 +187,7 @@ class ImageLookback:
         image: EarlierImage,
         points: list[NDArray[np.float64]],
         seen: list[NDArray[np.bool_]],
-        radiometry: _Radiometry | None,
+        radiometry: Radiometry | None,
     ) -> None:
         """Mark, per sample point (site frame) of each piece, whether ``image`` shows crack there (in place)."""
         info = open_orthomosaic(image.path)
@@ -374,7 +270,7 @@ class ImageLookback:
         mapped: BaseGeometry | None = None,
     ) -> tuple[list[LineString], list[LineString]]:
         """``seen_before`` and ``without_line`` of ``candidates`` in one pass (one read of the current imagery)."""
-        pieces, points = _sampled(candidates, spacing_m)
+        pieces, points = sample_lines(candidates, spacing_m)
         wanted = self.settings.line_ratio > 0 or self.settings.line_min_now > 0
         now = self._contrast_now(points, spacing_m) if pieces and wanted else None
         return (
@@ -395,7 +291,7 @@ class ImageLookback:
         sub-line. ``mapped`` holds the earlier delineated centrelines (see ``exclude_near_m``). An
         earlier image that cannot be read is skipped with a warning (nothing is assumed seen there).
         """
-        pieces, points = _sampled(candidates, spacing_m)
+        pieces, points = sample_lines(candidates, spacing_m)
         now = self._contrast_now(points, spacing_m) if pieces and self.settings.line_ratio > 0 else None
         return self._seen(pieces, points, now, images, spacing_m, mapped)
 
@@ -415,7 +311,7 @@ class ImageLookback:
         radiometry = None
         if self.current is not None:
             try:
-                radiometry = _Radiometry(self.current)
+                radiometry = Radiometry(self.current.path, (self.current.frame_dx, self.current.frame_dy))
             except errors as exc:
                 log.warning("look-back without light matching, %s unreadable: %s", self.current.path, exc)
         try:
@@ -433,18 +329,18 @@ class ImageLookback:
             line_seen = self._line_seen(images, points, now, spacing_m)
         out: list[LineString] = []
         for piece, pts, marks, by_line in zip(pieces, points, seen, line_seen, strict=True):
-            gap = _gap_points(piece, len(marks), self.settings.gap_m)
-            marks = _fill_gaps(marks, gap)
+            gap = gap_points(piece, len(marks), self.settings.gap_m)
+            marks = fill_gaps(marks, gap)
             if mapped is not None and self.settings.exclude_near_m > 0:
                 near = shapely.distance(shapely.points(pts), mapped) < self.settings.exclude_near_m
-                marks = _beside_mapped(marks, near)
-            by_line = _fill_gaps(by_line, gap)
+                marks = beside_mapped(marks, near)
+            by_line = fill_gaps(by_line, gap)
             if mapped is not None:
                 # the line contrast is read on the line itself, not within a radius: an old crack's
                 # end reaches only half the running median (plus a pixel) onto the points beyond it
                 reach = self.settings.line_smooth_m / 2.0 + 2.0 * spacing_m
-                by_line = _beside_mapped(by_line, shapely.distance(shapely.points(pts), mapped) < reach)
-            out += _marked_parts(piece, marks | by_line)
+                by_line = beside_mapped(by_line, shapely.distance(shapely.points(pts), mapped) < reach)
+            out += marked_parts(piece, marks | by_line)
         return out
 
     def without_line(self, candidates: BaseGeometry, spacing_m: float) -> list[LineString]:
@@ -456,7 +352,7 @@ class ImageLookback:
         """
         if self.settings.line_min_now <= 0:
             return []
-        pieces, points = _sampled(candidates, spacing_m)
+        pieces, points = sample_lines(candidates, spacing_m)
         return self._faint(pieces, self._contrast_now(points, spacing_m), spacing_m)
 
     def _faint(
@@ -468,7 +364,7 @@ class ImageLookback:
         out: list[LineString] = []
         for piece, contrast in zip(pieces, now, strict=True):
             faint = np.nan_to_num(contrast, nan=np.inf) < s.line_min_now
-            out += _marked_parts(piece, _fill_gaps(faint, _gap_points(piece, len(faint), s.gap_m)))
+            out += marked_parts(piece, fill_gaps(faint, gap_points(piece, len(faint), s.gap_m)))
         return out
 
 
