@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geowarn.assess.record import current_levels
 from geowarn.errors import ConfigError
 from geowarn.io.raster import open_orthomosaic
 from geowarn.provenance import sha256_file
 from geowarn.store.queries import get_site
-from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
+from geowarn.store.schema import Alert, Site, Survey, Track
 from geowarn.workspace import SLUG_PATTERN, WorkspaceDir
 from geowarn.workspace.site_config import load_site_config
 
@@ -174,9 +175,7 @@ def list_surveys(ws: WorkspaceDir, slug: str) -> list[SurveyInfo]:
 
 def _summary(session: Session, site: Site) -> SiteInfo:
     surveys = session.scalars(select(Survey).where(Survey.site_id == site.id)).all()
-    last = session.scalar(
-        select(Assessment).where(Assessment.site_id == site.id).order_by(Assessment.id.desc()).limit(1)
-    )
+    level, _ = current_levels(session, site.id)
     tracks = session.scalar(select(func.count(Track.id)).where(Track.site_id == site.id, Track.status != "merged"))
     unacked = session.scalar(
         select(func.count(Alert.id)).where(
@@ -192,6 +191,6 @@ def _summary(session: Session, site: Site) -> SiteInfo:
         flagged=sum(s.status in ("flagged", "failed") for s in surveys),
         last_survey=max((s.acquired_on for s in surveys), default=None),
         tracks=tracks or 0,
-        level=last.level if last else "green",
+        level=level,
         unacknowledged=unacked or 0,
     )
