@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
 from geowarn.errors import ConfigError
+from geowarn.redact import MASK, is_secret_name, redact
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Loc = tuple[int | str, ...]
@@ -55,23 +56,184 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def read_mapping(path: Path) -> dict[str, Any]:
-    """The mapping at the top of the YAML (or, for ``*.json``, JSON) file ``path``; an empty file is ``{}``.
+#: Largest settings file read (bytes); settings files are a few kilobytes.
+MAX_SETTINGS_BYTES = 4 << 20
+#: Most values a YAML document may stand for once its aliases are expanded (a small site YAML has
+#: a few hundred): an "alias bomb" of a few hundred bytes would otherwise expand to billions.
+MAX_YAML_NODES = 100_000
+#: Deepest nesting of sections accepted.
+MAX_NESTING = 64
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data only: no Python objects); duplicate keys are checked before it runs."""
+
+
+def _key_text(node: yaml.Node) -> str | None:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _check_yaml(root: yaml.Node, origin: str) -> None:
+    """Refuse duplicate keys, recursive aliases, deep nesting and documents expanding past :data:`MAX_YAML_NODES`.
+
+    Walks the node graph once: a node reached again through an alias is not walked again, but its
+    expanded size counts each time it is used, so the check costs the size of the file, not of its expansion.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    # (node, key path, children done?) - iterative post-order, no recursion limit
+    stack: list[tuple[yaml.Node, tuple[str, ...], bool]] = [(root, (), False)]
+    while stack:
+        node, path, done = stack.pop()
+        ident = id(node)
+        if done:
+            on_path.discard(ident)
+            children = _children(node)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            sizes[ident] = total
+            if total > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"{origin}: its aliases (*name) expand to more than {MAX_YAML_NODES:,} values; a settings file "
+                    "needs far fewer: write the values out, or use fewer aliases"
+                )
+            continue
+        if ident in sizes:
+            continue
+        if ident in on_path:
+            raise ConfigError(f"{origin}: line {node.start_mark.line + 1}: an alias refers to itself; remove it")
+        if len(path) > MAX_NESTING:
+            raise ConfigError(f"{origin}: line {node.start_mark.line + 1}: nested deeper than {MAX_NESTING} levels")
+        on_path.add(ident)
+        stack.append((node, path, True))
+        if isinstance(node, yaml.MappingNode):
+            _check_duplicates(node, path, origin)
+            for key, value in node.value:
+                stack.append((key, path, False))
+                stack.append((value, (*path, _key_text(key) or "?"), False))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, (*path, str(i)), False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_duplicates(node: yaml.MappingNode, path: tuple[str, ...], origin: str) -> None:
+    seen: dict[str, int] = {}
+    for key, _ in node.value:
+        if key.tag == _MERGE_TAG:
+            continue  # "<<: *defaults" merges keys that the mapping's own keys may override
+        text = _key_text(key)
+        if text is None:
+            continue
+        line = key.start_mark.line + 1
+        if text in seen:
+            where = ".".join((*path, text))
+            raise ConfigError(
+                f"{origin}: line {line}: key '{where}' appears twice (first on line {seen[text]}); "
+                "remove one of them: only one value can hold"
+            )
+        seen[text] = line
+
+
+def parse_yaml(text: str, origin: str) -> Any:
+    """The data of one YAML document, read safely.
+
+    Plain data only (PyYAML's safe loader); duplicate keys, recursive aliases and alias expansion past
+    :data:`MAX_YAML_NODES` are refused before anything is built, so a hostile file is rejected at once.
 
     Raises:
-        ConfigError: the file cannot be read, does not parse, or does not hold a mapping.
+        ConfigError: naming ``origin``, the line and the problem.
 
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from exc
+        loader = _SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML ({_clip(' '.join(str(exc).split()))}); fix the file") from None
     try:
-        loaded = json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        kind = "JSON" if Path(path).suffix.lower() == ".json" else "YAML"
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_yaml(node, origin)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
         where = " ".join(str(exc).split())  # the parser's multi-line pointer, on one line
-        raise ConfigError(f"{path}: not valid {kind} ({where}); fix the syntax") from exc
+        raise ConfigError(f"{origin}: not valid YAML ({_clip(where)}); fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: nested too deeply to be a settings file; fix the file") from None
+    finally:
+        loader.dispose()
+
+
+def _no_duplicate_pairs(origin: str) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in data:
+                raise ConfigError(f"{origin}: key {key!r} appears twice in one object; remove one of them")
+            data[key] = value
+        return data
+
+    return hook
+
+
+def parse_json(text: str, origin: str) -> Any:
+    """The data of a JSON text; duplicate keys in an object are refused.
+
+    Raises:
+        ConfigError: naming ``origin`` and the problem.
+
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_pairs(origin))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid JSON ({exc}); fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: nested too deeply to be a settings file; fix the file") from None
+
+
+def read_text_limited(path: Path, max_bytes: int = MAX_SETTINGS_BYTES) -> str:
+    """The UTF-8 text of a settings file, refusing files over ``max_bytes``.
+
+    Raises:
+        ConfigError: the file cannot be read, is too large, or is not UTF-8 text.
+
+    """
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
+    if len(data) > max_bytes:
+        raise ConfigError(
+            f"{path}: larger than {max_bytes:,} bytes, too large for a settings file; check that it is the right file"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The mapping at the top of the YAML (or, for ``*.json``, JSON) file ``path``; an empty file is ``{}``.
+
+    Every settings file of geowarn is read here: at most :data:`MAX_SETTINGS_BYTES`, duplicate keys
+    refused, YAML through :func:`parse_yaml` (safe, alias expansion bounded).
+
+    Raises:
+        ConfigError: the file cannot be read, is too large, does not parse, or does not hold a mapping.
+
+    """
+    text = read_text_limited(path)
+    is_json = Path(path).suffix.lower() == ".json"
+    loaded = parse_json(text, str(path)) if is_json else parse_yaml(text, str(path))
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -80,6 +242,10 @@ def read_mapping(path: Path) -> dict[str, Any]:
             "write one 'key: value' per line"
         )
     return loaded
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def validate(model: type[ModelT], data: Any, origin: str, *, docs: str | None = None, prefix: Loc = ()) -> ModelT:
@@ -158,7 +324,9 @@ def format_errors(
         if not where:
             lines.append(f"{origin}: {message}; {fix}")
             continue
-        value = "" if first["type"] == "missing" else f" value {_shown(first.get('input'))}:"
+        secret = any(is_secret_name(str(part)) for part in loc[-1:])
+        shown = MASK if secret else _shown(first.get("input"))
+        value = "" if first["type"] == "missing" else f" value {shown}:"
         lines.append(f"{origin}: key '{where}':{value} {message}; {fix}")
     return "\n".join(lines)
 
@@ -184,7 +352,7 @@ def _fix(err: Any, section: type[BaseModel] | None, docs: str | None) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    text = redact(repr(value))
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
 
 

@@ -10,11 +10,16 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+from hypothesis import settings
 from rasterio.transform import from_origin
 from torch import nn
 
 from geowarn.inference.cascade import Cascade, LoadedModel
 from geowarn.models.registry import ModelSpec
+
+# Property tests: no deadline (the machines are shared and slow), the same examples on every run.
+settings.register_profile("geowarn", deadline=None, derandomize=True, database=None)
+settings.load_profile("geowarn")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -98,11 +103,27 @@ class DarknessGate(nn.Module):
         return (-1.0 - x.mean(dim=1).amin(dim=(1, 2))) * 20.0
 
 
-@pytest.fixture
-def toy_cascade() -> Cascade:
+def make_toy_cascade() -> Cascade:
     """Deterministic cascade that marks dark pixels as cracks; no weights needed."""
     seg_spec = ModelSpec("toy-seg", "segment", DarknessSegmenter, size_multiple=16)
     cls_spec = ModelSpec("toy-gate", "classify", DarknessGate, input_scale=0.5)
     seg = LoadedModel(seg_spec, DarknessSegmenter().eval(), "0" * 64, 0.5)
     gate = LoadedModel(cls_spec, DarknessGate().eval(), "1" * 64, 0.5)
     return Cascade(seg, gate, torch.device("cpu"))
+
+
+@pytest.fixture
+def toy_cascade() -> Cascade:
+    """Deterministic cascade that marks dark pixels as cracks; no weights needed."""
+    return make_toy_cascade()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The hardening counts (bad inputs, secrets, crash trials, delivery faults), when any test kept them."""
+    from tests.hardening import summary
+
+    lines = summary()
+    if lines:
+        terminalreporter.section("hardening")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geowarn.errors import ConfigError, ModelError
 from geowarn.settings import format_errors as format_settings_errors
-from geowarn.settings import read_mapping
+from geowarn.settings import parse_yaml, read_mapping
 
 Task = Literal["classify", "segment"]
 
@@ -258,10 +257,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p.strip() for p in key.split(".")]
     if not sep or not all(parts):
         raise ConfigError(f"--set {text!r}: expected KEY.SUB=VALUE, e.g. --set optim.lr=0.001")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({exc}); quote it") from exc
+    value = parse_yaml(raw, f"--set {text!r}") if raw.strip() else None
     return parts, value
 
 
