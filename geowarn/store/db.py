@@ -8,6 +8,7 @@ so a dashboard can read while ``monitor`` writes.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,10 +20,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geowarn.errors import ConfigError
+from geowarn.redact import redact, redact_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: Environment variable naming the database URL (overrides the workspace default).
@@ -96,7 +98,9 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
     try:
         engine = create_engine(url, future=True)
     except Exception as exc:
-        raise ConfigError(f"database URL {url!r} is not valid: {exc}; e.g. sqlite:///geowarn.db") from exc
+        raise ConfigError(
+            f"database URL {redact_url(url)!r} is not valid: {redact(str(exc))}; e.g. sqlite:///geowarn.db"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(url, engine, sessionmaker(engine, expire_on_commit=False))
@@ -113,14 +117,59 @@ def migrate(store: Store) -> None:
         scripts = ScriptDirectory.from_config(_alembic_config(None))
         if current is not None and current not in {rev.revision for rev in scripts.walk_revisions()}:
             raise ConfigError(
-                f"database {store.url} has schema revision {current}, unknown to geowarn (newest known: {head}); "
-                "upgrade geowarn, or point --db at another database"
+                f"database {redact_url(store.url)} has schema revision {current}, unknown to geowarn "
+                f"(newest known: {head}); upgrade geowarn, or point --db at another database"
             )
         if current != head:
-            with store.engine.begin() as conn:
+            _upgrade(store.engine)
+    except SQLAlchemyError as exc:
+        detail = redact(str(getattr(exc, "orig", None) or exc))
+        raise ConfigError(
+            f"cannot open database {redact_url(store.url)}: {detail}; check the path and permissions"
+        ) from None
+
+
+#: Alembic keeps its running migration in module globals: one migration at a time in a process.
+_MIGRATION_LOCK = threading.Lock()
+
+
+def _upgrade(engine: Engine) -> None:
+    """Run the migrations to head, once, even when several processes open a new database at once.
+
+    On SQLite the whole upgrade is one ``BEGIN IMMEDIATE`` transaction (the database's write lock;
+    a second process waits, then finds the schema at head), with foreign keys off meanwhile:
+    SQLite changes a column by copying its table and dropping the old one, and dropping a table
+    with foreign keys on deletes the rows that refer to it (``ON DELETE CASCADE``). A migration
+    must never lose rows, so the keys are checked afterwards.
+    """
+    with _MIGRATION_LOCK, engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
                 command.upgrade(_alembic_config(conn), "head")
-    except OperationalError as exc:
-        raise ConfigError(f"cannot open database {store.url}: {exc.orig}; check the path and permissions") from exc
+            return
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        isolation, dbapi.isolation_level = dbapi.isolation_level, None  # BEGIN and COMMIT are ours here
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                if MigrationContext.configure(conn).get_current_revision() != head_revision():
+                    command.upgrade(_alembic_config(conn), "head")
+                if broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all():
+                    raise ConfigError(
+                        f"the migration left {len(broken)} rows with dangling references; restore a backup"
+                    )
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+            conn.commit()
+        finally:
+            dbapi.isolation_level = isolation
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def default_url(home: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from geowarn.errors import ConfigError
@@ -21,6 +21,24 @@ def get_site(session: Session, slug: str) -> Site:
         known = ", ".join(session.scalars(select(Site.slug).order_by(Site.slug))) or "none yet"
         raise ConfigError(f"site {slug!r} does not exist (known: {known}); create it with: geowarn site add {slug}")
     return site
+
+
+def lock_site(session: Session, slug: str) -> Site:
+    """The site called ``slug``, locked until the end of the transaction (other writers to it wait).
+
+    The first statement of the transaction writes the site's row, so SQLite takes its write lock
+    there, before anything is read, and PostgreSQL locks the row: checks made afterwards (a
+    survey's date against the latest one, a file's hash against the site's surveys) cannot be
+    raced by another ``survey add``.
+
+    Raises:
+        ConfigError: no such site.
+
+    """
+    session.execute(
+        update(Site).where(Site.slug == slug).values(slug=Site.slug).execution_options(synchronize_session=False)
+    )
+    return get_site(session, slug)
 
 
 def processed_before(survey: Survey) -> Select[Survey]:

@@ -83,9 +83,12 @@ class Site(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    crs: Mapped[str | None] = mapped_column(String(64))
+    crs: Mapped[str | None] = mapped_column(Text)  # WKT, hundreds of characters
     config_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Why the site's last monitoring run stopped short (its YAML unreadable...); None once a run went through.
+    error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     surveys: Mapped[list[Survey]] = relationship(back_populates="site", order_by="Survey.acquired_on")
 
@@ -107,7 +110,7 @@ class Survey(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     gsd_m: Mapped[float] = mapped_column(Float)
-    crs: Mapped[str] = mapped_column(String(64))
+    crs: Mapped[str] = mapped_column(Text)
     # Registration to the previous processed survey; offsets map this survey into the site frame.
     reference_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
     reg_ok: Mapped[bool | None] = mapped_column(Boolean)
@@ -240,7 +243,11 @@ class Alert(Base):
 
 
 class Delivery(Base):
-    """Transactional outbox row: one alert (or one reminder of it) to one recipient on one channel, sent once."""
+    """Transactional outbox row: one alert (or one reminder of it) to one recipient on one channel, sent once.
+
+    ``next_attempt_at`` is when it is due (backoff); ``claimed_by`` / ``claimed_until`` the lease of the
+    process sending it now (``geowarn.store.lease``): nobody else may send it while the lease holds.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -260,3 +267,5 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_ref: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
