@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from geowarn import inputs
 from geowarn.errors import ConfigError
 from geowarn.store.db import Store
 from geowarn.store.queries import get_site
@@ -104,18 +105,21 @@ def ack_alert(store: Store, alert_id: int, by: str, note: str | None = None) -> 
     """Acknowledge an alert; acknowledging twice keeps the first acknowledgement.
 
     Raises:
-        ConfigError: no such alert, or an empty name.
+        ConfigError: no such alert, an id out of range, or an empty, multi-line or too long name.
 
     """
     if not by.strip():
         raise ConfigError("--by must name who acknowledges the alert (e.g. --by 'J. Doe, on call')")
+    alert_id = inputs.entered("alert id", alert_id, inputs.row_id)
+    by = inputs.entered("--by", by, inputs.one_line)
+    note = inputs.entered("--note", note, inputs.note) if note is not None else None
     with store.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise ConfigError(f"alert {alert_id} does not exist; list them with: geowarn alerts list")
         already = alert.acked_at is not None
         if not already:
-            alert.acked_at, alert.acked_by, alert.ack_note = utcnow(), by.strip(), note
+            alert.acked_at, alert.acked_by, alert.ack_note = utcnow(), by, note
         assert alert.acked_at is not None and alert.acked_by is not None
         return Acknowledgement(alert_id, alert.level, alert.acked_by, alert.acked_at, already)
 

@@ -76,6 +76,11 @@ def _evidence_map(survey: Survey, items: list[TrackedCrack], path: Path) -> Path
     return path
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one printable line (a site name stored before names were checked may hold a line break)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _crs_name(site: Site, survey: Survey | None) -> str:
     if survey is not None:
         return survey.crs
@@ -123,7 +128,7 @@ def issue_alert(
     payload = AlertPayload(
         alert_id=alert.id,
         site_id=site.slug,
-        site_name=site.name,
+        site_name=_one_line(site.name) or site.slug,
         level=level,  # type: ignore[arg-type]
         previous_level=previous_level,  # type: ignore[arg-type]
         reasons=list(data.reasons),

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from geowarn import inputs
 from geowarn.assess.settings import Level
 from geowarn.settings import Settings
 
@@ -34,12 +35,41 @@ class AckReminders(Settings):
 
 
 class Recipient(Settings):
-    """Who is told, on which configured channel, at which levels."""
+    """Who is told, on which configured channel, at which levels.
+
+    ``address`` is one line here; the site's settings check it against its channel's type (an email
+    address for email, an E.164 number for Twilio SMS) with :func:`check_address`.
+    """
 
     name: str
     channel: str
     address: str
     levels: list[NotifyLevel] = Field(default_factory=lambda: list(ALL_NOTIFY_LEVELS))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return inputs.one_line(value)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return inputs.one_line(value, inputs.ADDRESS_MAX_CHARS)
+
+
+def check_address(address: str, channel: Any) -> str:
+    """``address`` checked for a channel of settings ``channel`` (its ``type`` and ``style``).
+
+    Raises:
+        ValueError: ``problem; fix`` (``geowarn.inputs``).
+
+    """
+    kind = channel.get("type") if isinstance(channel, dict) else None
+    if kind == "email":
+        return inputs.email_address(address)
+    if kind == "sms" and channel.get("style") == "twilio":
+        inputs.phone_number(address)
+    return address
 
 
 class AlertSettings(Settings):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,32 +107,39 @@ class Recorded:
         return json.loads(self.body)
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
 @dataclass
 class LoopbackServer:
-    """Answers every request with ``responses`` in turn (the last one repeats)."""
+    """Answers every request with ``responses`` in turn (the last one repeats), after ``delay_s``."""
 
     url: str
     requests: list[Recorded] = field(default_factory=list)
     responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=lambda: [(200, {}, b"{}")])
+    delay_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reply(self, status: int, body: bytes | dict[str, Any] = b"{}", **headers: str) -> None:
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         self.responses = [(status, {"Content-Type": "application/json", **headers}, data)]
 
 
-@pytest.fixture
-def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+@contextmanager
+def loopback_server() -> Iterator[LoopbackServer]:
     """ThreadingHTTPServer on 127.0.0.1 in a thread; records method, path, headers and body."""
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
     state = LoopbackServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            state.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
-            status, headers, data = state.responses[min(len(state.requests) - 1, len(state.responses) - 1)]
+            if state.delay_s:
+                time.sleep(state.delay_s)
+            with state.lock:
+                state.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+                count = len(state.requests)
+            status, headers, data = state.responses[min(count - 1, len(state.responses) - 1)]
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -153,6 +162,15 @@ def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+    """A :func:`loopback_server` for one test, with proxies unset."""
+    for var in PROXY_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    with loopback_server() as state:
+        yield state
 
 
 @pytest.fixture

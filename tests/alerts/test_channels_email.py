@@ -19,6 +19,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from geowarn.alerts.channels import DeliveryError, EmailChannel, build_channel, parse_channels
 from geowarn.alerts.payload import EVIDENCE_MAP_ATTACHMENT, AlertPayload
 from geowarn.errors import ConfigError
+from tests.hardening import tally
 
 MakePayload = Callable[..., AlertPayload]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -254,3 +255,59 @@ def test_starttls_missing_is_permanent(
         send(channel(port, security="starttls"), make_payload())
     assert info.value.transient is False
     assert inbox.messages == []
+
+
+def utf8_authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"geowarn",
+        "pässwörd-ø".encode(),
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_non_ascii_password_logs_in_with_auth_plain_in_utf8(
+    smtp_server: Callable[..., tuple[Inbox, int]], make_payload: MakePayload
+) -> None:
+    inbox, port = smtp_server(authenticator=utf8_authenticator, auth_required=True, auth_require_tls=False)
+    config = {"type": "email", "host": "127.0.0.1", "port": port, "security": "none", "timeout_s": 5}
+    config.update({"from_addr": "geowarn@example.org", "username": "geowarn", "password_env": "PW"})
+    good = build_channel("ops-mail", config, env={"PW": "pässwörd-ø"})
+    send(good, make_payload())  # type: ignore[arg-type]
+    assert inbox.envelopes[0][2] is True
+    wrong = build_channel("ops-mail", config, env={"PW": "wröng-pass"})
+    with pytest.raises(DeliveryError, match="login as geowarn failed") as info:
+        send(wrong, make_payload())  # type: ignore[arg-type]
+    assert info.value.transient is False and "wröng" not in str(info.value)
+    tally("delivery faults", clean=len(inbox.messages) == 1)
+
+
+@pytest.mark.parametrize(
+    "recipient", ["ops@example.org\nBcc: everyone@example.org", "ops@example.org\r\nX: y", "a\x00@example.org"]
+)
+def test_a_line_break_in_a_recipient_is_a_permanent_failure_not_a_crash(
+    smtp_server: Callable[..., tuple[Inbox, int]], make_payload: MakePayload, tmp_path: Path, recipient: str
+) -> None:
+    from geowarn.alerts.channels import FileChannel
+
+    inbox, port = smtp_server()
+    files = build_channel("files", {"type": "file", "directory": str(tmp_path)})
+    assert isinstance(files, FileChannel)
+    for chan in (channel(port), files):
+        with pytest.raises(DeliveryError) as info:
+            chan.send(make_payload(), recipient, "key", {})
+        assert info.value.transient is False
+    assert inbox.messages == [] and not list(tmp_path.iterdir())
+    tally("delivery faults", clean=True)
+
+
+def test_a_site_name_cannot_add_a_header(make_payload: MakePayload) -> None:
+    from geowarn.alerts.channels.smtp import build_email_message
+
+    payload = make_payload().model_copy(update={"site_name": "North slope\nBcc: attacker@example.org"})
+    msg = build_email_message(
+        payload, from_addr="geowarn@example.org", recipient=RECIPIENT, idempotency_key="k", attachments={}
+    )
+    parsed = email.message_from_bytes(msg.as_bytes(), _class=EmailMessage, policy=default_policy)
+    assert parsed["Bcc"] is None and len(parsed.get_all("Subject") or []) == 1
+    assert "North slope Bcc: attacker@example.org" in str(msg["Subject"])

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from geowarn.alerts.payload import AlertPayload
 from geowarn.errors import ConfigError, GeowarnError
+from geowarn.redact import register_secret
 
 
 class DeliveryError(GeowarnError, OSError):
@@ -61,6 +62,8 @@ class Channel(Protocol):
 def resolve_env(channel: str, field: str, variable: str, env: Mapping[str, str] | None = None) -> str:
     """Value of environment variable ``variable`` named by ``field`` of ``channel``.
 
+    The value is registered as a secret (``geowarn.redact``): no log line, error or stored message shows it.
+
     Raises:
         ConfigError: when the variable is unset or empty (its value is never part of any message).
 
@@ -71,6 +74,7 @@ def resolve_env(channel: str, field: str, variable: str, env: Mapping[str, str] 
             f"channel {channel!r}: {field} names environment variable {variable}, which is not set or empty; "
             f"export {variable} in the environment of the geowarn service (secrets are never read from the YAML)"
         )
+    register_secret(value)
     return value
 
 

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from geowarn.alerts.channels.base import DeliveryError, slug, write_bytes_atomic
 from geowarn.alerts.channels.config import FileChannelConfig
-from geowarn.alerts.channels.smtp import build_email_message
+from geowarn.alerts.channels.smtp import compose
 from geowarn.alerts.payload import EVIDENCE_MAP_ATTACHMENT, AlertPayload
 from geowarn.alerts.render import render_text
 from geowarn.logs import log_event
@@ -59,7 +59,8 @@ class FileChannel:
         """Write the files; return the ``.eml`` path.
 
         Raises:
-            DeliveryError: transient when the folder cannot be written (full disk, permissions).
+            DeliveryError: transient when the folder cannot be written (full disk, permissions); permanent
+                when a value cannot go into the message's headers.
 
         """
         stem = alert_file_stem(payload, recipient)
@@ -67,7 +68,8 @@ class FileChannel:
         if _existing_key(marker) == idempotency_key and eml.exists():
             log_event(logger, "alert file already written", channel=self.name, idempotency_key=idempotency_key)
             return str(eml)
-        message = build_email_message(
+        message = compose(
+            f"channel {self.name!r}",
             payload,
             from_addr=self.config.from_addr,
             recipient=recipient,

@@ -91,6 +91,13 @@ class HttpClient:
                 permanent for other 4xx, redirects and malformed URLs.
 
         """
+        for name, value in headers.items():
+            if any(ord(c) < 32 or ord(c) == 127 for c in f"{name}{value}"):
+                raise DeliveryError(
+                    f"{what}: header {name!r} would contain a line break or control character (from a template "
+                    "value or a secret's variable); not retried: fix the header template or the variable",
+                    transient=False,
+                )
         request = urllib.request.Request(url, data=body, method=method, headers={"User-Agent": USER_AGENT, **headers})
         try:
             with self._opener.open(request, timeout=self.timeout_s) as response:

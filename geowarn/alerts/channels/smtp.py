@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 import re
 import smtplib
 import ssl
 from collections.abc import Mapping
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+from geowarn import inputs
 from geowarn.alerts.channels.base import DeliveryError
 from geowarn.alerts.channels.config import EmailChannelConfig
 from geowarn.alerts.payload import EVIDENCE_MAP_ATTACHMENT, AlertPayload
 from geowarn.alerts.render import render_html, render_text
 
 _MSGID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def mailbox(text: str) -> Address | str:
+    """``user@example.org`` or ``Name <user@example.org>`` as a header Address; a plain label stays text.
+
+    Both go through the email library's header policy, which refuses line breaks in a header
+    (``ValueError``), so a value can never add a header of its own.
+    """
+    if _CONTROL.search(text):
+        raise ValueError(f"{text!r} holds a line break or control character; it cannot go into a header")
+    name, addr = parseaddr(text)
+    local, at, domain = addr.rpartition("@")
+    if at and local and domain:
+        return Address(display_name=name, username=local, domain=domain)
+    return text
+
+
+def header_text(text: str) -> str:
+    """A free text (a subject) on one line: control characters and line breaks become spaces."""
+    return _CONTROL.sub(" ", text).strip()
 
 
 def message_id(idempotency_key: str, from_addr: str) -> str:
@@ -40,11 +64,11 @@ def build_email_message(
     mail clients that block inline images still give it to the reader.
     """
     msg = EmailMessage()
-    msg["Subject"] = payload.subject()
-    msg["From"] = from_addr
-    msg["To"] = recipient
+    msg["Subject"] = header_text(payload.subject())
+    msg["From"] = mailbox(from_addr)
+    msg["To"] = mailbox(recipient)
     if reply_to:
-        msg["Reply-To"] = reply_to
+        msg["Reply-To"] = mailbox(reply_to)
     msg["Date"] = format_datetime(payload.issued_at)
     msg["Message-ID"] = message_id(idempotency_key, from_addr)
     msg["Auto-Submitted"] = "auto-generated"
@@ -65,6 +89,50 @@ def build_email_message(
         maintype, subtype = ctype.split("/", 1)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
+
+
+def compose(
+    where: str,
+    payload: AlertPayload,
+    *,
+    from_addr: str,
+    recipient: str,
+    idempotency_key: str,
+    attachments: Mapping[str, bytes],
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """:func:`build_email_message`, a value that cannot go into a header raised as a permanent DeliveryError."""
+    try:
+        return build_email_message(
+            payload,
+            from_addr=from_addr,
+            recipient=recipient,
+            idempotency_key=idempotency_key,
+            attachments=attachments,
+            reply_to=reply_to,
+        )
+    except (ValueError, TypeError) as exc:  # e.g. a line break in an address
+        raise DeliveryError(
+            f"{where}: cannot build the message for {recipient!r} ({exc}); fix the recipient or the channel's "
+            "addresses",
+            transient=False,
+        ) from None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in; a non-ASCII user name or password goes by AUTH PLAIN in UTF-8 (RFC 4616), which smtplib cannot do."""
+    if username.isascii() and password.isascii():
+        smtp.login(username, password)
+        return
+    methods = (smtp.esmtp_features.get("auth") or "").upper().split()
+    if "PLAIN" not in methods:
+        raise smtplib.SMTPNotSupportedError(
+            "the user name or password is not ASCII, which only AUTH PLAIN carries, and the server does not offer it"
+        )
+    token = base64.b64encode(b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+    code, reply = smtp.docmd("AUTH", "PLAIN " + token)
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _code_error(what: str, code: int, reply: bytes | str, context: str) -> DeliveryError:
@@ -100,22 +168,20 @@ class EmailChannel:
         """
         cfg = self.config
         where = f"channel {self.name!r} (smtp {cfg.host}:{cfg.effective_port})"
-        address = parseaddr(recipient)[1]
-        if "@" not in address:
-            raise DeliveryError(f"{where}: {recipient!r} is not an email address; fix the recipient", transient=False)
         try:
-            msg = build_email_message(
-                payload,
-                from_addr=cfg.from_addr,
-                recipient=recipient,
-                idempotency_key=idempotency_key,
-                attachments=attachments,
-                reply_to=cfg.reply_to,
-            )
-        except (ValueError, TypeError) as exc:  # e.g. a line break in a header value
-            raise DeliveryError(
-                f"{where}: cannot build the message for {recipient!r} ({exc})", transient=False
-            ) from exc
+            inputs.email_address(recipient)
+        except ValueError as exc:
+            raise DeliveryError(f"{where}: recipient {recipient!r}: {exc}", transient=False) from None
+        address = parseaddr(recipient)[1]
+        msg = compose(
+            where,
+            payload,
+            from_addr=cfg.from_addr,
+            recipient=recipient,
+            idempotency_key=idempotency_key,
+            attachments=attachments,
+            reply_to=cfg.reply_to,
+        )
         try:
             smtp: smtplib.SMTP
             if cfg.security == "ssl":
@@ -130,7 +196,7 @@ class EmailChannel:
                     smtp.starttls(context=self._context)
                     smtp.ehlo()
                 if cfg.username is not None and self._password is not None:
-                    smtp.login(cfg.username, self._password)
+                    _login(smtp, cfg.username, self._password)
                 smtp.send_message(msg, from_addr=parseaddr(cfg.from_addr)[1], to_addrs=[address])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()), (550, b"refused"))
@@ -161,4 +227,8 @@ class EmailChannel:
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}; will retry", transient=True) from exc
+        except (ValueError, UnicodeError) as exc:  # a value smtplib cannot encode: retrying cannot help
+            raise DeliveryError(
+                f"{where}: {type(exc).__name__}: {exc}; not retried, fix the channel settings", transient=False
+            ) from None
         return str(msg["Message-ID"])
