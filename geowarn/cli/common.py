@@ -54,6 +54,27 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2026-05-01") from exc
 
 
+def parse_id(text: str) -> int:
+    """An argparse type: a database id (1 to 2**63 - 1)."""
+    from geowarn import inputs
+
+    try:
+        return inputs.row_id(int(text) if text.strip().lstrip("+-").isdigit() else text)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def parse_pixels(text: str) -> float:
+    """An argparse type: a positive number of pixels (``4e9`` or ``4000000000``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of pixels; e.g. 1e10")
+    return value
+
+
 def as_dict(row: Any) -> dict[str, Any]:
     """A record (dataclass) or mapping as a plain dict, in field order."""
     if is_dataclass(row) and not isinstance(row, type):

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from geowarn.cli.common import add_output_options, setup_logs
+from geowarn.cli.common import add_output_options, parse_pixels, setup_logs
 
 #: Options that override a detect setting of the same name.
 _OVERRIDES = (
@@ -21,6 +21,7 @@ _OVERRIDES = (
     "tile_core",
     "device",
     "threads",
+    "max_pixels",
 )
 
 
@@ -38,6 +39,11 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile-size", type=int, dest="tile_core", help="tile stride in px (default 256)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default auto)")
     p.add_argument("--threads", type=int, help="CPU threads for the models (default: all cores)")
+    p.add_argument(
+        "--max-pixels",
+        type=parse_pixels,
+        help="largest orthomosaic accepted, in pixels (default $GEOWARN_MAX_PIXELS, else 4e9)",
+    )
 
 
 def detect_overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,6 +12,7 @@ resampling. The error gives the exact ``gdalwarp`` command that reprojects to th
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,10 @@ import rasterio
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio.enums import ColorInterp
-from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from geowarn.errors import InvalidRasterError, UnsupportedCRSError
+from geowarn.errors import ConfigError, GeowarnError, InvalidRasterError, UnsupportedCRSError
 
 #: Pixel sizes outside this range (metres) cannot be a UAV orthomosaic usable for cracks.
 MIN_GSD_M = 1e-4
@@ -34,6 +35,13 @@ MAX_GSD_M = 1.0
 #: Rasters smaller than this on a side carry no usable crack context.
 MIN_SIDE_PX = 16
 SUPPORTED_DTYPES = ("uint8", "uint16")
+#: Largest orthomosaic accepted by default (pixels): 4 gigapixels, e.g. 63,000 x 63,000 px, about
+#: 12 GB of RGB; larger ones are refused before anything is read, unless the limit is raised.
+DEFAULT_MAX_PIXELS = 4e9
+#: Environment variable raising (or lowering) the limit for every command.
+MAX_PIXELS_ENV = "GEOWARN_MAX_PIXELS"
+#: Blocks sampled to find a valid pixel before reading the whole mask at low resolution.
+_SAMPLE_GRID = 8
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ def _utm_epsg(lon: float, lat: float) -> int:
 
 
 def _fail(path: Path, problem: str, fix: str) -> InvalidRasterError:
-    return InvalidRasterError(f"{path}: {problem}. Fix: {fix}")
+    return InvalidRasterError(" ".join(f"{path}: {problem}. Fix: {fix}".splitlines()))
 
 
 def _projection_scale(src: rasterio.io.DatasetReader) -> float:
@@ -226,13 +234,67 @@ def _uint16_stretch(src: rasterio.io.DatasetReader, bands: tuple[int, int, int])
     return tuple(ranges)
 
 
-def open_orthomosaic(path: Path | str) -> RasterInfo:
+def max_pixels_limit(max_pixels: float | None = None) -> float:
+    """The size limit: ``max_pixels`` if given, else ``$GEOWARN_MAX_PIXELS``, else :data:`DEFAULT_MAX_PIXELS`.
+
+    Raises:
+        ConfigError: ``$GEOWARN_MAX_PIXELS`` is not a positive number.
+
+    """
+    if max_pixels is not None:
+        return float(max_pixels)
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{MAX_PIXELS_ENV}={text!r} is not a positive number of pixels; e.g. {MAX_PIXELS_ENV}=1e10")
+    return value
+
+
+def _check_size(path: Path, src: rasterio.io.DatasetReader, limit: float) -> None:
+    pixels = src.width * src.height
+    if pixels > limit:
+        raise _fail(
+            path,
+            f"is {src.width:,} x {src.height:,} px ({pixels / 1e9:.3g} gigapixels), over the limit of "
+            f"{limit / 1e9:.3g} gigapixels",
+            "check the file (a corrupt header can claim any size); split a real orthomosaic of this size into "
+            f"parts (gdal_retile.py), or raise the limit: --max-pixels {pixels:.3g}, max_pixels in the detect "
+            f"settings, or {MAX_PIXELS_ENV}={pixels:.3g}",
+        )
+
+
+def _has_valid_pixels(src: rasterio.io.DatasetReader) -> bool:
+    """Whether any pixel is valid: up to 64 sampled blocks first, then the whole mask at low resolution."""
+    bh, bw = src.block_shapes[0]
+    rows = sorted({min(i * src.height // _SAMPLE_GRID, src.height - 1) // bh * bh for i in range(_SAMPLE_GRID)})
+    cols = sorted({min(i * src.width // _SAMPLE_GRID, src.width - 1) // bw * bw for i in range(_SAMPLE_GRID)})
+    for row in rows:
+        for col in cols:
+            window = Window(col, row, min(bw, src.width - col), min(bh, src.height - row))
+            if src.dataset_mask(window=window).any():
+                return True
+    scale = max(src.width, src.height) / 512
+    shape = (max(1, int(src.height / max(scale, 1))), max(1, int(src.width / max(scale, 1))))
+    return bool(src.dataset_mask(out_shape=shape).any())
+
+
+def open_orthomosaic(path: Path | str, *, max_pixels: float | None = None) -> RasterInfo:
     """Validate ``path`` as an orthomosaic and describe it.
+
+    ``max_pixels``: the largest raster accepted (see :func:`max_pixels_limit`), checked before anything
+    is read, so a header claiming an absurd size is refused at once.
 
     Raises:
         InvalidRasterError: with the file, the problem and the fix, for any unusable input.
+        ConfigError: ``$GEOWARN_MAX_PIXELS`` is not a number.
 
     """
+    limit = max_pixels_limit(max_pixels)
     path = Path(path)
     if not path.exists():
         raise _fail(path, "does not exist", "check the path (and that the survey was copied completely)")
@@ -244,58 +306,85 @@ def open_orthomosaic(path: Path | str) -> RasterInfo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # reported below as an error
             src = rasterio.open(path)
-    except RasterioIOError as exc:
+    except Exception as exc:  # RasterioIOError, or any error of a header GDAL chokes on
         raise _fail(
             path,
-            f"is not a readable raster ({exc})",
+            f"is not a readable raster ({' '.join(str(exc).split())[:300]})",
             "pass a GeoTIFF/COG orthomosaic; convert others with gdal_translate -of COG IN OUT.tif",
         ) from exc
     with src:
-        if src.width < MIN_SIDE_PX or src.height < MIN_SIDE_PX:
+        try:
+            return _describe(path, src, limit)
+        except GeowarnError:
+            raise
+        except Exception as exc:  # a damaged header makes GDAL, rasterio or PROJ fail anywhere
             raise _fail(
                 path,
-                f"is {src.width} x {src.height} px, too small to hold cracks",
-                f"pass an orthomosaic of at least {MIN_SIDE_PX} x {MIN_SIDE_PX} px",
-            )
-        rgb, alpha = _band_layout(path, src)
-        dtype = src.dtypes[rgb[0] - 1]
-        if dtype not in SUPPORTED_DTYPES:
-            raise _fail(
-                path,
-                f"has data type {dtype}; orthomosaics must be uint8 or uint16",
-                f'convert with gdal_translate -ot Byte -scale "{path}" out.tif',
-            )
-        metres_per_unit, scale, gsd = _check_georeferencing(path, src)
-        _check_readable(path, src)
-        flags = src.mask_flag_enums
-        has_mask = (
-            alpha is not None
-            or src.nodata is not None
-            or any(rasterio.enums.MaskFlags.per_dataset in f and rasterio.enums.MaskFlags.alpha not in f for f in flags)
+                f"has a header that cannot be used ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                "export the orthomosaic again as a GeoTIFF/COG; gdalinfo shows what is wrong with it",
+            ) from exc
+
+
+def _describe(path: Path, src: rasterio.io.DatasetReader, limit: float) -> RasterInfo:
+    """Every check of :func:`open_orthomosaic` on the open file, then its description."""
+    _check_size(path, src, limit)
+    if src.width < MIN_SIDE_PX or src.height < MIN_SIDE_PX:
+        raise _fail(
+            path,
+            f"is {src.width} x {src.height} px, too small to hold cracks",
+            f"pass an orthomosaic of at least {MIN_SIDE_PX} x {MIN_SIDE_PX} px",
         )
-        epsg = src.crs.to_epsg()
-        return RasterInfo(
-            path=path,
-            width=src.width,
-            height=src.height,
-            count=src.count,
-            dtype=dtype,
-            crs_wkt=src.crs.to_wkt(),
-            crs_name=f"EPSG:{epsg}" if epsg else src.crs.to_string(),
-            epsg=epsg,
-            transform=src.transform,
-            metres_per_unit=metres_per_unit,
-            scale_factor=scale,
-            gsd_m=gsd,
-            block_shape=src.block_shapes[0],
-            rgb_bands=rgb,
-            alpha_band=alpha,
-            nodata=src.nodata,
-            has_mask=has_mask,
-            compression=src.compression.value.lower() if src.compression else None,
-            tiled=src.profile.get("tiled", False),
-            stretch=_uint16_stretch(src, rgb) if dtype == "uint16" else None,
+    rgb, alpha = _band_layout(path, src)
+    dtype = src.dtypes[rgb[0] - 1]
+    if dtype not in SUPPORTED_DTYPES:
+        raise _fail(
+            path,
+            f"has data type {dtype}; orthomosaics must be uint8 or uint16",
+            f'convert with gdal_translate -ot Byte -scale "{path}" out.tif',
         )
+    metres_per_unit, scale, gsd = _check_georeferencing(path, src)
+    _check_readable(path, src)
+    flags = src.mask_flag_enums
+    has_mask = (
+        alpha is not None
+        or src.nodata is not None
+        or any(rasterio.enums.MaskFlags.per_dataset in f and rasterio.enums.MaskFlags.alpha not in f for f in flags)
+    )
+    try:
+        has_data = not has_mask or _has_valid_pixels(src)
+    except RasterioError as exc:
+        raise _fail(path, f"cannot be read ({exc}), it is truncated or corrupt", "copy the file again") from exc
+    if not has_data:
+        what = f"nodata value {src.nodata:g}" if src.nodata is not None else "alpha band or mask"
+        raise _fail(
+            path,
+            f"has no valid pixel: every pixel is no-data (by its {what})",
+            "export the orthomosaic again, or fix its no-data setting (gdalinfo shows it; "
+            f'gdal_edit.py -unsetnodata "{path}" removes a wrong one)',
+        )
+    epsg = src.crs.to_epsg()
+    return RasterInfo(
+        path=path,
+        width=src.width,
+        height=src.height,
+        count=src.count,
+        dtype=dtype,
+        crs_wkt=src.crs.to_wkt(),
+        crs_name=f"EPSG:{epsg}" if epsg else src.crs.to_string(),
+        epsg=epsg,
+        transform=src.transform,
+        metres_per_unit=metres_per_unit,
+        scale_factor=scale,
+        gsd_m=gsd,
+        block_shape=src.block_shapes[0],
+        rgb_bands=rgb,
+        alpha_band=alpha,
+        nodata=src.nodata,
+        has_mask=has_mask,
+        compression=src.compression.value.lower() if src.compression else None,
+        tiled=src.profile.get("tiled", False),
+        stretch=_uint16_stretch(src, rgb) if dtype == "uint16" else None,
+    )
 
 
 def read_rgb_window(

@@ -63,6 +63,8 @@ def resolve_weights(name: str, weights: Path | None = None) -> tuple[Path, str |
         # A user's own weights file has no recorded hash; the shipped file keeps its check.
         same = shipped is not None and shipped.exists() and weights.exists() and weights.samefile(shipped)
         expected = entry.get("sha256") if entry and same else None
+    if weights.is_dir():
+        raise ModelError(f"weights for model {name!r}: {weights} is a folder; pass the weights file (.pt) inside it")
     if not weights.exists():
         raise ModelError(
             f"weights for model {name!r} not found at {weights}; set GEOWARN_MODELS_DIR to the "
@@ -74,7 +76,10 @@ def resolve_weights(name: str, weights: Path | None = None) -> tuple[Path, str |
 def load_weights(name: str, weights: Path | None = None, device: str = "cpu") -> tuple[nn.Module, str]:
     """Build model ``name``, load its weights after a sha256 check; returns (model, sha256)."""
     path, expected = resolve_weights(name, weights)
-    actual = sha256_file(path)
+    try:
+        actual = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); check the weights file") from None
     if expected is not None and actual != expected:
         raise WeightsChecksumError(
             f"{path}: sha256 {actual} does not match the manifest's {expected}; the file is "

@@ -44,6 +44,8 @@ from geowarn.logs import log_event
 from geowarn.models.preprocess import resize_stack
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
+from geowarn.redact import redact_tree
+from geowarn.store.lease import pid_alive
 from geowarn.tiling.blend import RowBlender
 from geowarn.tiling.grid import TileGrid
 from geowarn.vectorize import StripLabeler, vectorize_cracks, write_cracks_gpkg
@@ -299,21 +301,11 @@ def _run_tiles(
 STAGING_PREFIX = ".geowarn-staging-"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_stale_staging(out_dir: Path) -> None:
     """Delete staging folders left by runs that were killed (their process is gone)."""
     for path in out_dir.glob(STAGING_PREFIX + "*"):
         pid = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             log_event(log, "removed staging folder of an interrupted run", path=str(path))
 
@@ -355,7 +347,7 @@ def detect(
     started, t_start = utc_now(), time.perf_counter()
     clock = StageClock()
     t0 = time.perf_counter()
-    info = open_orthomosaic(input_path)
+    info = open_orthomosaic(input_path, max_pixels=config.max_pixels)
     clock.add("validate", time.perf_counter() - t0)
     if not config.target_gsd_m and not MODEL_GSD_RANGE_M[0] <= info.gsd_m <= MODEL_GSD_RANGE_M[1]:
         log_event(
@@ -426,7 +418,7 @@ def detect(
             "cracks": n_cracks,
         }
         clock.add("total", time.perf_counter() - t_start)
-        manifest = _manifest(info, digest, config, cascade, counts, total_length, clock, started)
+        manifest = redact_tree(_manifest(info, digest, config, cascade, counts, total_length, clock, started))
         write_json_atomic(staging / RUN_NAME, manifest)
         outputs = {}
         for name in (PROB_NAME, MASK_NAME, GPKG_NAME, RUN_NAME):

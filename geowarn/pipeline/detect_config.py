@@ -38,6 +38,9 @@ class DetectConfig(BaseModel):
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")
     threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores")
     gdal_cache_mb: int = Field(256, ge=16, description="GDAL block cache size")
+    max_pixels: float | None = Field(
+        None, gt=0, description="largest orthomosaic accepted (px); null: $GEOWARN_MAX_PIXELS, else 4e9"
+    )
 
     @field_validator("classifier", mode="before")
     @classmethod

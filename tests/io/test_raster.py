@@ -5,12 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given
+from hypothesis import strategies as st
+from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from geowarn.errors import GeowarnError, InvalidRasterError, UnsupportedCRSError
 from geowarn.io.raster import open_orthomosaic, read_rgb_window
 from tests.conftest import soil_rgb, write_geotiff
+from tests.hardening import tally
 
 
 def test_error_hierarchy_matches_builtins() -> None:
@@ -198,3 +202,134 @@ def test_internal_mask_respected(tmp_path: Path) -> None:
     with rasterio.open(path) as src:
         _, valid = read_rgb_window(src, info, Window(0, 0, 64, 64))
     assert valid[:40].all() and not valid[40:].any()
+
+
+def _sparse(path: Path, side: int) -> Path:
+    """A GeoTIFF whose header claims ``side`` x ``side`` px and holds no data block at all."""
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=side,
+        height=side,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:32633",
+        transform=from_origin(500000.0, 5200000.0, 0.01, 0.01),
+        tiled=True,
+        blockxsize=1024,
+        blockysize=1024,
+        sparse_ok=True,
+        BIGTIFF="YES",
+    ):
+        pass
+    return path
+
+
+def test_a_header_claiming_200000_px_a_side_is_refused_before_any_read(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    monkeypatch.delenv("GEOWARN_MAX_PIXELS", raising=False)
+    path = _sparse(tmp_path / "huge.tif", 200_000)
+    assert path.stat().st_size < 3_000_000
+    start = time.perf_counter()
+    with pytest.raises(InvalidRasterError) as err:
+        open_orthomosaic(path)
+    assert time.perf_counter() - start < 2.0
+    message = str(err.value)
+    assert "200,000 x 200,000 px (40 gigapixels), over the limit of 4 gigapixels" in message
+    assert "--max-pixels 4e+10" in message and "GEOWARN_MAX_PIXELS" in message
+    tally("bad inputs", clean="\n" not in message)
+
+
+def test_the_size_limit_can_be_raised(make_geotiff, monkeypatch) -> None:
+    path = make_geotiff()
+    with pytest.raises(InvalidRasterError, match="over the limit"):
+        open_orthomosaic(path, max_pixels=10_000)
+    monkeypatch.setenv("GEOWARN_MAX_PIXELS", "10000")
+    with pytest.raises(InvalidRasterError, match="over the limit"):
+        open_orthomosaic(path)
+    assert open_orthomosaic(path, max_pixels=20_000).width == 128
+    monkeypatch.setenv("GEOWARN_MAX_PIXELS", "lots")
+    with pytest.raises(GeowarnError, match="GEOWARN_MAX_PIXELS='lots' is not a positive number"):
+        open_orthomosaic(path)
+
+
+@pytest.mark.parametrize("kind", ["nodata value", "alpha", "sparse"])
+def test_a_raster_without_one_valid_pixel_is_refused(tmp_path: Path, kind: str) -> None:
+    if kind == "nodata value":
+        path = write_geotiff(tmp_path / "x.tif", np.zeros((3, 300, 300), np.uint8), nodata=0)
+    elif kind == "alpha":
+        data = np.concatenate([soil_rgb(300, 300), np.zeros((1, 300, 300), np.uint8)])
+        path = write_geotiff(tmp_path / "x.tif", data)
+        with rasterio.open(path, "r+") as dst:
+            dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+    else:
+        path = _sparse(tmp_path / "x.tif", 5000)
+        with rasterio.open(path, "r+") as dst:
+            dst.nodata = 0
+    with pytest.raises(InvalidRasterError, match="has no valid pixel") as err:
+        open_orthomosaic(path)
+    tally("bad inputs", clean="\n" not in str(err.value))
+
+
+def test_a_small_valid_patch_is_enough(tmp_path: Path) -> None:
+    data = np.zeros((3, 700, 700), np.uint8)
+    data[:, 333:343, 611:621] = soil_rgb(10, 10)
+    path = write_geotiff(tmp_path / "x.tif", data, nodata=0, tiled=True, blockxsize=64, blockysize=64)
+    assert open_orthomosaic(path).width == 700
+
+
+headers = st.fixed_dictionaries(
+    {
+        "width": st.integers(1, 48),
+        "height": st.integers(1, 48),
+        "count": st.integers(1, 5),
+        "dtype": st.sampled_from(["uint8", "uint16", "int16", "float32"]),
+        "crs": st.sampled_from([None, "EPSG:32633", "EPSG:4326", "EPSG:3857", "EPSG:2056"]),
+        "pixel": st.sampled_from([1e-6, 0.01, 0.02, 3.0, 1e6]),
+        "yscale": st.sampled_from([1.0, 1.0, 3.0, -1.0]),
+        "nodata": st.sampled_from([None, 0, 255]),
+        "tiled": st.booleans(),
+    }
+)
+
+
+@given(headers)
+def test_any_raster_header_is_accepted_or_refused_on_one_line(h: dict) -> None:  # type: ignore[type-arg]
+    import tempfile
+
+    from geowarn.io.raster import MIN_SIDE_PX
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "h.tif"
+        data = np.full((h["count"], h["height"], h["width"]), 120, h["dtype"])
+        transform = from_origin(500000.0, 5200000.0, h["pixel"], h["pixel"] * h["yscale"])
+        profile = {"tiled": True, "blockxsize": 16, "blockysize": 16} if h["tiled"] else {}
+        write_geotiff(path, data, crs=h["crs"], transform=transform, nodata=h["nodata"], **profile)
+        try:
+            info = open_orthomosaic(path)
+        except InvalidRasterError as exc:
+            tally("bad inputs", clean=str(path) in str(exc) and "\n" not in str(exc) and "Fix:" in str(exc))
+            assert "\n" not in str(exc) and "Fix:" in str(exc)
+        else:
+            assert info.count >= 3 and min(info.width, info.height) >= MIN_SIDE_PX
+            assert info.dtype in ("uint8", "uint16") and info.crs_name
+
+
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=8))
+def test_any_damaged_header_is_refused_on_one_line_or_read(flips: list[tuple[int, int]]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        good = write_geotiff(Path(folder) / "g.tif", soil_rgb(40, 40), tiled=True, blockxsize=16, blockysize=16)
+        data = bytearray(good.read_bytes())
+        for offset, value in flips:
+            data[offset % len(data)] = value
+        path = Path(folder) / "d.tif"
+        path.write_bytes(bytes(data))
+        try:
+            open_orthomosaic(path)
+        except InvalidRasterError as exc:
+            tally("bad inputs", clean="\n" not in str(exc))
+            assert "\n" not in str(exc)
