@@ -11,11 +11,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geowarn import inputs
 from geowarn.alerts.admin import Acknowledgement, AlertInfo, DeliveryInfo, ack_alert, list_alerts, list_deliveries
+from geowarn.redact import redact_url
 from geowarn.store.db import sqlite_url
 from geowarn.store.queries import get_site
 from geowarn.workspace import WorkspaceDir, open_workspace
-from geowarn.workspace.sites import SiteInfo, SurveyAdded, SurveyInfo, add_site, add_survey, list_sites, list_surveys
+from geowarn.workspace.sites import (
+    SiteInfo,
+    SurveyAdded,
+    SurveyInfo,
+    add_site,
+    add_survey,
+    list_sites,
+    list_surveys,
+    remove_survey,
+    replace_survey,
+    retry_survey,
+)
 from geowarn.workspace.sites import site_info as get_site_info
 
 if TYPE_CHECKING:
@@ -82,7 +95,7 @@ class Workspace:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Workspace({str(self.home)!r}, db={self._dir.store.url!r})"
+        return f"Workspace({str(self.home)!r}, db={redact_url(self._dir.store.url)!r})"
 
     # --- sites and surveys
 
@@ -103,16 +116,58 @@ class Workspace:
         """One site (``ConfigError`` when there is none of that id)."""
         return get_site_info(self._dir, site)
 
-    def add_survey(self, site: str, ortho: str | Path, date: dt.date | str) -> SurveyAdded:
+    def add_survey(
+        self, site: str, ortho: str | Path, date: dt.date | str, *, max_pixels: float | None = None
+    ) -> SurveyAdded:
         """Register an orthomosaic as a pending survey of ``site``; the same file twice is a no-op.
 
+        Args:
+            site: the site's id.
+            ortho: the orthomosaic (GeoTIFF/COG in the site's CRS).
+            date: the acquisition date (``YYYY-MM-DD`` text or a date), after the site's latest survey.
+            max_pixels: the largest raster accepted (default ``$GEOWARN_MAX_PIXELS``, else 4e9).
+
         Raises:
-            InvalidRasterError: the file is not a usable orthomosaic (nothing is stored).
-            ConfigError: unknown site, a CRS other than the site's, or a date not after its latest survey.
+            InvalidRasterError: the file is not a usable orthomosaic, or too large (nothing is stored).
+            ConfigError: unknown site, a CRS other than the site's, a date in the future or not after
+                its latest survey (failed ones included).
 
         """
-        when = dt.date.fromisoformat(date) if isinstance(date, str) else date
-        return add_survey(self._dir, site, Path(ortho), when)
+        when: dt.date = inputs.entered("survey date", date, inputs.iso_date)
+        return add_survey(self._dir, site, Path(ortho), when, max_pixels=max_pixels)
+
+    def retry_survey(self, site: str, survey: int) -> SurveyAdded:
+        """Make a failed survey pending again: the next :meth:`monitor` processes it.
+
+        Raises:
+            ConfigError: no such survey, or it was processed or flagged.
+
+        """
+        return retry_survey(self._dir, site, survey)
+
+    def replace_survey(
+        self, site: str, survey: int, ortho: str | Path, *, max_pixels: float | None = None
+    ) -> SurveyAdded:
+        """Give a pending or failed survey another file (its date stays); it becomes pending.
+
+        Raises:
+            InvalidRasterError: the new file is not usable (nothing changes).
+            ConfigError: no such survey, it was processed or flagged, or the file is another survey's.
+
+        """
+        return replace_survey(self._dir, site, survey, Path(ortho), max_pixels=max_pixels)
+
+    def remove_survey(self, site: str, survey: int) -> str:
+        """Delete a pending or failed survey (its "no data" alerts stay); a survey of its date can be added again.
+
+        Returns:
+            A message saying what was removed.
+
+        Raises:
+            ConfigError: no such survey, or it was processed or flagged (part of the site's history).
+
+        """
+        return remove_survey(self._dir, site, survey)
 
     def surveys(self, site: str) -> list[SurveyInfo]:
         """The surveys of ``site``, oldest first, with their status and co-registration."""
@@ -205,6 +260,6 @@ class Workspace:
 
         ``force``: also those still waiting out their backoff; ``now``: the time (default: now, UTC).
         """
-        from geowarn.pipeline.monitor import flush_site_outbox
+        from geowarn.pipeline.deliver import flush_site_outbox
 
         return flush_site_outbox(self._dir, force=force, now=now)

@@ -57,6 +57,27 @@ def recent_history(session: Session, site_id: int) -> list[Previous]:
     ]
 
 
+def unused_trigger_key(session: Session, site_id: int, base: str) -> str:
+    """``base``, or ``base:2``, ``base:3``... when it is taken (a survey that failed, then was retried).
+
+    Only for triggers made idempotent by something else (a survey's change of status in the same
+    transaction): the key then just has to be new.
+    """
+    taken = set(
+        session.scalars(
+            select(Assessment.trigger_key).where(
+                Assessment.site_id == site_id, Assessment.trigger_key.startswith(base, autoescape=True)
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}:{n}" in taken:
+        n += 1
+    return f"{base}:{n}"
+
+
 def record_assessment(session: Session, site: Site, data: AssessmentInput) -> tuple[Assessment, str]:
     """Store the assessment; returns it with the site's level before it (a change of level raises an alert)."""
     previous_level, _ = current_levels(session, site.id)

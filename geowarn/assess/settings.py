@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from geowarn import inputs
 from geowarn.settings import Settings
 
 Level = Literal["green", "yellow", "orange", "red"]
@@ -58,6 +59,32 @@ class Zone(Settings):
 
     name: str
     wkt: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return inputs.one_line(value)
+
+    @field_validator("wkt")
+    @classmethod
+    def _polygon(cls, value: str) -> str:
+        """A valid, non-empty polygon or multipolygon (checked here, not when the first new crack is counted)."""
+        from shapely import wkt
+        from shapely.errors import ShapelyError
+        from shapely.validation import explain_validity
+
+        try:
+            shape = wkt.loads(value)
+        except (ShapelyError, ValueError, TypeError) as exc:
+            raise ValueError(
+                f"not WKT ({' '.join(str(exc).split())[:120]}); write POLYGON ((x1 y1, x2 y2, x3 y3, x1 y1)) "
+                "in the site CRS"
+            ) from None
+        if shape.geom_type not in ("Polygon", "MultiPolygon") or shape.is_empty:
+            raise ValueError(f"a {shape.geom_type}, not a polygon; write POLYGON ((x1 y1, x2 y2, x3 y3, x1 y1))")
+        if not shape.is_valid:
+            raise ValueError(f"not a valid polygon ({explain_validity(shape)}); fix the outline")
+        return value
 
 
 class Persistence(Settings):

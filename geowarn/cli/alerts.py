@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from geowarn.cli.common import add_output_options, add_workspace_options, as_dict, print_rows, setup_logs, workspace
+from geowarn.cli.common import (
+    add_output_options,
+    add_workspace_options,
+    as_dict,
+    parse_id,
+    print_rows,
+    setup_logs,
+    workspace,
+)
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
@@ -33,7 +41,7 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
     with workspace(args) as ws:
         report = ws.flush_outbox(force=args.all)
     print(report)
-    return 0 if not report.failed else 1
+    return 0 if report.ok else 1
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
@@ -56,7 +64,7 @@ def add_alerts_commands(sub: Any) -> None:
     add_workspace_options(p)
     p.set_defaults(func=cmd_alerts_list)
     p = alerts_sub.add_parser("ack", help="acknowledge an alert (orange and red need it)")
-    p.add_argument("alert_id", type=int)
+    p.add_argument("alert_id", type=parse_id, help="alert id (geowarn alerts list)")
     p.add_argument("--by", required=True, help="who acknowledges")
     p.add_argument("--note", help="free text, e.g. actions taken")
     add_workspace_options(p)
@@ -68,9 +76,17 @@ def add_outbox_commands(sub: Any) -> None:
     outbox = sub.add_parser("outbox", help="deliver or inspect pending alert messages")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     p = outbox_sub.add_parser(
-        "flush", help="queue due reminders of unacknowledged alerts, send due deliveries (retries with backoff)"
+        "flush",
+        help="queue due reminders of unacknowledged alerts, send due deliveries (retries with backoff)",
+        description="Send the due deliveries. Each row is leased while it is sent, so flushes running at once "
+        "(cron, monitor, --all) never send a row twice; a row leased by a process that is gone is taken over at "
+        "once. Exit status 0 when every delivery tried went out (or none was due), 1 when one failed.",
     )
-    p.add_argument("--all", action="store_true", help="also retry deliveries still waiting out their backoff")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="also retry deliveries still waiting out their backoff (never one another flush is sending)",
+    )
     add_workspace_options(p)
     add_output_options(p)
     p.set_defaults(func=cmd_outbox_flush)

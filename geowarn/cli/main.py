@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from types import FrameType
 
 from geowarn.cli import alerts, demo, detect, evaluate, models, monitor, scenario, sites, train
 from geowarn.cli.common import EXIT_USAGE
 from geowarn.errors import GeowarnError
+from geowarn.redact import redact
 from geowarn.version import __version__
+
+#: Set to 1 to print the (redacted) traceback of an unexpected error.
+DEBUG_ENV = "GEOWARN_DEBUG"
+#: Exit status of an unexpected error (a bug), and of a run stopped by SIGTERM.
+EXIT_INTERNAL = 1
+EXIT_TERMINATED = 143
 
 #: Command groups in the order ``geowarn --help`` lists them.
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
@@ -40,18 +51,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that every ``finally`` (staging folders, transactions) runs."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input/config/models/output)."""
+    """Entry point; returns the exit status (0 ok, 1 failed deliveries or sites, 2 bad input/config/models/output).
+
+    Every error is one line on stderr with secrets masked; an unexpected one (a bug) also says how to
+    get its traceback (``GEOWARN_DEBUG=1``).
+    """
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return func(args)
     except GeowarnError as exc:
-        print(f"geowarn: error: {exc}", file=sys.stderr)
+        print(f"geowarn: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("geowarn: terminated (SIGTERM); no partial outputs were kept", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("geowarn: interrupted; no partial outputs were kept", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+        print(
+            f"geowarn: internal error: {type(exc).__name__}: {_one_line(exc)}; this is a bug, please report it "
+            f"with the output of the same command run with {DEBUG_ENV}=1",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's message with secrets masked (its own line breaks kept: one line per problem)."""
+    return redact(str(exc))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             args.site, detect=detect, today=args.today, deliver=not args.no_deliver, retry_failed=args.retry_failed
         )
     print(report)
-    return 0
+    return 0 if report.ok else 1
 
 
 def add_commands(sub: Any) -> None:
@@ -30,7 +30,9 @@ def add_commands(sub: Any) -> None:
         "monitor",
         help="process pending surveys: detect, register, track, assess, notify",
         description="For each site (or SITE): process pending surveys in date order, raise 'no data' for "
-        "overdue surveys, then deliver due alerts. Safe to re-run and to schedule.",
+        "overdue surveys, then deliver due alerts. Safe to re-run and to schedule. Each site and each survey "
+        "is processed on its own: a failure is recorded on that survey or site (geowarn site show) and the "
+        "others go on. Exit status 1 when a site could not be monitored or the deliveries could not be tried.",
     )
     p.add_argument("site", nargs="?", help="only this site")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""``geowarn site add|list|show`` and ``geowarn survey add``: the monitored sites and their surveys."""
+"""``geowarn site add|list|show`` and ``geowarn survey add|retry|replace|remove``: sites and their surveys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from geowarn.cli.common import add_workspace_options, as_dict, parse_date, print_json, print_rows, workspace
+from geowarn.cli.common import (
+    add_workspace_options,
+    as_dict,
+    parse_date,
+    parse_id,
+    parse_pixels,
+    print_json,
+    print_rows,
+    workspace,
+)
 
 
 def cmd_site_add(args: argparse.Namespace) -> int:
@@ -21,7 +30,9 @@ def cmd_site_list(args: argparse.Namespace) -> int:
     """List sites."""
     with workspace(args) as ws:
         rows = ws.sites()
-    cols = ["site", "name", "surveys", "pending", "flagged", "last_survey", "tracks", "level", "unacknowledged"]
+    cols = ["site", "name", "surveys", "pending", "failed", "last_survey", "tracks", "level", "unacknowledged"]
+    if any(r.error for r in rows) and not args.json:
+        cols.append("error")
     print_rows(rows, args.json, cols)
     return 0
 
@@ -36,6 +47,8 @@ def cmd_site_show(args: argparse.Namespace) -> int:
         return 0
     surveys = detail.pop("surveys")
     for key, value in detail.items():
+        if key == "error" and value is None:
+            continue
         print(f"{key:>15}: {value}")
     for s in surveys:
         reg = s["registration"]
@@ -51,7 +64,28 @@ def cmd_site_show(args: argparse.Namespace) -> int:
 def cmd_survey_add(args: argparse.Namespace) -> int:
     """Register an orthomosaic as a pending survey."""
     with workspace(args) as ws:
-        print(ws.add_survey(args.site, args.ortho, args.date).message)
+        print(ws.add_survey(args.site, args.ortho, args.date, max_pixels=args.max_pixels).message)
+    return 0
+
+
+def cmd_survey_retry(args: argparse.Namespace) -> int:
+    """Make a failed survey pending again."""
+    with workspace(args) as ws:
+        print(ws.retry_survey(args.site, args.survey).message)
+    return 0
+
+
+def cmd_survey_replace(args: argparse.Namespace) -> int:
+    """Give a pending or failed survey another file."""
+    with workspace(args) as ws:
+        print(ws.replace_survey(args.site, args.survey, args.ortho, max_pixels=args.max_pixels).message)
+    return 0
+
+
+def cmd_survey_remove(args: argparse.Namespace) -> int:
+    """Delete a pending or failed survey."""
+    with workspace(args) as ws:
+        print(ws.remove_survey(args.site, args.survey))
     return 0
 
 
@@ -75,11 +109,45 @@ def add_commands(sub: Any) -> None:
     add_workspace_options(p)
     p.set_defaults(func=cmd_site_show)
 
-    survey = sub.add_parser("survey", help="add surveys (orthomosaics) to a site")
+    survey = sub.add_parser(
+        "survey",
+        help="add surveys (orthomosaics) to a site; retry, replace or remove one that failed",
+        description="A site's surveys are processed in date order. A survey that failed (see geowarn site show) "
+        "can be retried as it is, given another file, or removed; processed and flagged surveys are part of the "
+        "site's history and stay.",
+    )
     survey_sub = survey.add_subparsers(dest="survey_command", required=True, metavar="ACTION")
     p = survey_sub.add_parser("add", help="register an orthomosaic as a pending survey (same file twice: no-op)")
     p.add_argument("site")
     p.add_argument("ortho", type=Path, help="orthomosaic GeoTIFF/COG in the site's CRS")
-    p.add_argument("--date", type=parse_date, required=True, help="acquisition date YYYY-MM-DD")
+    p.add_argument(
+        "--date", type=parse_date, required=True, help="acquisition date YYYY-MM-DD, after the site's latest survey"
+    )
+    _add_max_pixels(p)
     add_workspace_options(p)
     p.set_defaults(func=cmd_survey_add)
+    p = survey_sub.add_parser("retry", help="make a failed survey pending again (next monitor processes it)")
+    p.add_argument("site")
+    p.add_argument("survey", type=parse_id, help="survey id (geowarn site show SITE)")
+    add_workspace_options(p)
+    p.set_defaults(func=cmd_survey_retry)
+    p = survey_sub.add_parser("replace", help="give a pending or failed survey another file (same date)")
+    p.add_argument("site")
+    p.add_argument("survey", type=parse_id, help="survey id (geowarn site show SITE)")
+    p.add_argument("ortho", type=Path, help="the orthomosaic to use instead")
+    _add_max_pixels(p)
+    add_workspace_options(p)
+    p.set_defaults(func=cmd_survey_replace)
+    p = survey_sub.add_parser("remove", help="delete a pending or failed survey (its date can be added again)")
+    p.add_argument("site")
+    p.add_argument("survey", type=parse_id, help="survey id (geowarn site show SITE)")
+    add_workspace_options(p)
+    p.set_defaults(func=cmd_survey_remove)
+
+
+def _add_max_pixels(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-pixels",
+        type=parse_pixels,
+        help="largest orthomosaic accepted, in pixels (default $GEOWARN_MAX_PIXELS, else 4e9)",
+    )

@@ -1,7 +1,12 @@
 """Process a site's pending surveys in date order: detect, register, track, assess, alert.
 
-Per survey, the slow work (detection, registration, the look-back at earlier imagery) happens first
-and outside any transaction; then one transaction claims the survey (``pending`` →
+Each site is a unit of its own, and so is each survey: whatever goes wrong with one (its YAML
+deleted or invalid, a file moved away, a value no stage expected) is recorded on that survey
+(``failed``, with the reason) or that site (``sites.error``, shown by ``geowarn site show``), and
+the other sites, the overdue checks and the deliveries go on. Surveys are tracked in date order:
+one older than a survey processed already fails with that reason (remove it). Per survey, the slow
+work (detection, registration, the look-back at earlier imagery) happens first and outside any
+transaction; then one transaction claims the survey (``pending`` →
 ``processed``/``flagged``) and stores its run, cracks, tracks, growth, assessment, alert and outbox
 rows together. Running ``monitor`` twice, or two at once, therefore never duplicates surveys,
 cracks or alerts, and a crash leaves the survey pending so the next run redoes it (reusing the
@@ -25,17 +30,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from geowarn.alerts.issue import AlertInput, issue_alert
-from geowarn.alerts.outbox import FlushReport, flush_outbox, site_channels
-from geowarn.alerts.reminders import queue_reminders
 from geowarn.assess.levels import evaluate
-from geowarn.assess.record import AssessmentInput, current_levels, recent_history, record_assessment
+from geowarn.assess.record import (
+    AssessmentInput,
+    current_levels,
+    recent_history,
+    record_assessment,
+    unused_trigger_key,
+)
 from geowarn.assess.signals import count_new_cracks, track_signals
+from geowarn.errors import GeowarnError
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
 from geowarn.logs import log_event
+from geowarn.pipeline.deliver import flush_site_outbox, reason
 from geowarn.pipeline.detect import GPKG_NAME, PROB_NAME, RUN_NAME, detect, load_cascade
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
-from geowarn.pipeline.report import MonitorReport, OverdueResult, SurveyResult
+from geowarn.pipeline.report import MonitorReport, OverdueResult, SiteFailure, SurveyResult
+from geowarn.redact import redact
 from geowarn.registration import Registration, register_surveys
 from geowarn.store.queries import get_site, processed_before
 from geowarn.store.schema import Assessment, Crack, Run, Site, Survey, utcnow
@@ -119,12 +131,20 @@ class Processor:
         self.ws = ws
         self.detect_config = detect_config or DetectConfig(**MONITOR_DETECT_DEFAULTS)
         self._cascade = cascade
+        self._cascade_error: GeowarnError | None = None
         self.registrar = registrar
 
     @property
     def cascade(self) -> Cascade:
+        """The models, loaded on first use; a failure to load is kept and raised again without retrying."""
+        if self._cascade_error is not None:
+            raise self._cascade_error
         if self._cascade is None:
-            self._cascade = load_cascade(self.detect_config)
+            try:
+                self._cascade = load_cascade(self.detect_config)
+            except GeowarnError as exc:
+                self._cascade_error = exc
+                raise
         return self._cascade
 
     def _prepare(self, site: Site, survey: Survey, reference: Survey | None, config: SiteConfig) -> _Prepared:
@@ -157,19 +177,50 @@ class Processor:
         return prepared
 
     def process(self, site_slug: str, survey_id: int, config: SiteConfig) -> SurveyResult | None:
-        """Process one pending survey (None when it is no longer pending). Failures mark it failed, nothing else."""
+        """Process one pending survey (None when it is no longer pending).
+
+        A failure of this survey (its file, its detection, storing its results) marks it failed with
+        the reason; models that cannot be loaded concern every survey and are raised instead.
+        """
         with self.ws.store.transaction() as session:
             site = get_site(session, site_slug)
             survey = session.get_one(Survey, survey_id)
             if survey.status != "pending":
                 return None
             reference = session.scalar(processed_before(survey).limit(1))
+            later = session.scalar(
+                select(Survey)
+                .where(
+                    Survey.site_id == site.id,
+                    Survey.id != survey.id,
+                    Survey.status.in_(("processed", "flagged")),
+                    Survey.acquired_on >= survey.acquired_on,
+                )
+                .order_by(Survey.acquired_on)
+                .limit(1)
+            )
+        if later is not None:
+            return self._fail(
+                site_slug,
+                survey_id,
+                config,
+                f"survey {later.id} of {later.acquired_on} was processed before it and is not older; surveys are "
+                f"tracked in date order, so this one can no longer be processed: remove it with "
+                f"'geowarn survey remove {site_slug} {survey_id}'",
+                assess=False,
+            )
+        _ = self.cascade  # models that do not load stop every survey, not just this one
         try:
             prepared = self._prepare(site, survey, reference, config)
         except Exception as exc:
             log.exception("survey %s failed", survey_id)
-            return self._fail(site_slug, survey_id, config, f"{type(exc).__name__}: {exc}")
-        return self._store(site_slug, survey_id, config, prepared)
+            return self._fail(site_slug, survey_id, config, reason(exc))
+        failpoint("monitor.before-store")
+        try:
+            return self._store(site_slug, survey_id, config, prepared)
+        except Exception as exc:
+            log.exception("survey %s: storing its results failed", survey_id)
+            return self._fail(site_slug, survey_id, config, f"storing its results failed: {reason(exc)}")
 
     def _claim(self, session: Session, survey_id: int, status: str) -> bool:
         result = session.execute(
@@ -177,15 +228,38 @@ class Processor:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _fail(self, site_slug: str, survey_id: int, config: SiteConfig, error: str) -> SurveyResult | None:
+    def _fail(
+        self, site_slug: str, survey_id: int, config: SiteConfig, error: str, *, assess: bool = True
+    ) -> SurveyResult | None:
+        """Mark the survey failed with ``error``; with ``assess``, the site goes to "no data" (and alerts).
+
+        When even the "no data" alert cannot be stored, the survey is still marked failed, and the
+        problem is raised for the site's record.
+        """
+        error = redact(error)
+        try:
+            return self._fail_once(site_slug, survey_id, config, error, assess)
+        except Exception as exc:
+            if not assess:
+                raise
+            self._fail_once(site_slug, survey_id, config, error, False)
+            raise RuntimeError(f"survey {survey_id} failed ({error}), and its no-data alert failed too: {exc}") from exc
+
+    def _fail_once(
+        self, site_slug: str, survey_id: int, config: SiteConfig, error: str, assess: bool
+    ) -> SurveyResult | None:
         with self.ws.store.transaction() as session:
             if not self._claim(session, survey_id, "failed"):
                 return None
             site = get_site(session, site_slug)
             survey = session.get_one(Survey, survey_id)
             survey.error, survey.processed_at = error, utcnow()
-            reason = f"processing failed for survey {survey.id} of {survey.acquired_on}: {error}"
-            alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
+            alert = None
+            if assess:
+                reason = f"processing failed for survey {survey.id} of {survey.acquired_on}: {error}"
+                key = unused_trigger_key(session, site.id, f"survey:{survey.id}")
+                alert = self._nodata(session, site, config, survey, reason, key)
+            failpoint("monitor.fail-before-commit")
             return SurveyResult(site_slug, survey_id, survey.acquired_on, "failed", reason=error, alert_id=alert)
 
     def _assess(
@@ -230,7 +304,8 @@ class Processor:
                 reason = (
                     f"survey {survey.id} of {survey.acquired_on} could not be co-registered: {why}; no growth computed"
                 )
-                alert = self._nodata(session, site, config, survey, reason, f"survey:{survey.id}")
+                key = unused_trigger_key(session, site.id, f"survey:{survey.id}")
+                alert = self._nodata(session, site, config, survey, reason, key)
                 return SurveyResult(
                     site_slug, survey.id, survey.acquired_on, "flagged", cracks=len(rows), reason=why, alert_id=alert
                 )
@@ -250,7 +325,13 @@ class Processor:
                 session,
                 site,
                 config,
-                AssessmentInput(decision.level, decision.candidate, decision.detail(), f"survey:{survey.id}", survey),
+                AssessmentInput(
+                    decision.level,
+                    decision.candidate,
+                    decision.detail(),
+                    unused_trigger_key(session, site.id, f"survey:{survey.id}"),
+                    survey,
+                ),
                 AlertInput(
                     decision.reasons,
                     survey,
@@ -261,6 +342,7 @@ class Processor:
                 ),
             )
             grown = [c.growth for c in outcome.cracks if c.growth]
+            failpoint("monitor.before-commit")
             return SurveyResult(
                 site_slug,
                 survey.id,
@@ -281,7 +363,7 @@ class Processor:
     def _record_registration(
         survey: Survey, reference_id: int | None, reg: Registration | None, registered: bool, frame: tuple[float, float]
     ) -> None:
-        survey.processed_at = utcnow()
+        survey.processed_at, survey.error = utcnow(), None  # an earlier failure's reason no longer holds
         survey.reference_survey_id = reference_id
         if reg is not None:
             survey.reg_ok = registered
@@ -356,6 +438,65 @@ class Processor:
         return OverdueResult(site_slug, reason, alert)
 
 
+def _site_error(ws: WorkspaceDir, slug: str, error: str | None) -> None:
+    """Record (or clear, with None) why the site's monitoring stopped short."""
+    with ws.store.transaction() as session:
+        site = get_site(session, slug)
+        if site.error != error:
+            site.error, site.error_at = error, (utcnow() if error else None)
+
+
+class SiteStoppedError(Exception):
+    """A site's surveys stopped short; ``results``: what was done before (the overdue check included)."""
+
+    def __init__(self, cause: Exception, results: list[SurveyResult | OverdueResult]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.results = results
+
+
+def monitor_site(
+    ws: WorkspaceDir, slug: str, processor: Processor, today: date, retry_failed: bool = False
+) -> list[SurveyResult | OverdueResult]:
+    """One site's unit of work: its pending surveys in date order, then its overdue check.
+
+    Raises:
+        SiteStoppedError: the surveys stopped short (models that do not load...); the overdue check ran.
+        Exception: whatever else stopped the site (its YAML unreadable...).
+
+    """
+    results: list[SurveyResult | OverdueResult] = []
+    with ws.store.transaction() as session:
+        site = get_site(session, slug)
+        config = ws.site_config(site)
+        if retry_failed:
+            session.execute(
+                update(Survey).where(Survey.site_id == site.id, Survey.status == "failed").values(status="pending")
+            )
+        pending = list(
+            session.scalars(
+                select(Survey.id)
+                .where(Survey.site_id == site.id, Survey.status == "pending")
+                .order_by(Survey.acquired_on, Survey.id)
+            )
+        )
+    stopped: Exception | None = None
+    try:
+        for survey_id in pending:
+            result = processor.process(slug, survey_id, config)
+            if result is not None:
+                results.append(result)
+    except Exception as exc:  # models that do not load...: the overdue check still runs
+        stopped = exc
+    overdue = processor.check_overdue(slug, config, today)
+    if overdue is not None:
+        results.append(overdue)
+    if stopped is not None:
+        raise SiteStoppedError(stopped, results)
+    log_event(log, "site done", site=slug, surveys=len(pending))
+    return results
+
+
 def monitor(
     ws: WorkspaceDir,
     site_slug: str | None = None,
@@ -365,47 +506,42 @@ def monitor(
     deliver: bool = True,
     retry_failed: bool = False,
 ) -> MonitorReport:
-    """Process pending surveys of one site (or all), check for overdue surveys, then send due alerts."""
+    """Process pending surveys of one site (or all), check for overdue surveys, then send due alerts.
+
+    A site that cannot be monitored is recorded (``sites.error``) and reported as a
+    :class:`SiteFailure`; the other sites and the deliveries go on.
+
+    Raises:
+        ConfigError: ``site_slug`` names no site.
+
+    """
     processor = processor or Processor(ws)
     report = MonitorReport()
     today = today or datetime.now(UTC).date()
     with ws.store.transaction() as session:
-        sites = [get_site(session, site_slug)] if site_slug else list(session.scalars(select(Site).order_by(Site.slug)))
-        slugs = [s.slug for s in sites]
+        slugs = (
+            [get_site(session, site_slug).slug]
+            if site_slug
+            else list(session.scalars(select(Site.slug).order_by(Site.slug)))
+        )
     for slug in slugs:
-        with ws.store.transaction() as session:
-            site = get_site(session, slug)
-            config = ws.site_config(site)
-            if retry_failed:
-                session.execute(
-                    update(Survey).where(Survey.site_id == site.id, Survey.status == "failed").values(status="pending")
-                )
-            pending = list(
-                session.scalars(
-                    select(Survey.id)
-                    .where(Survey.site_id == site.id, Survey.status == "pending")
-                    .order_by(Survey.acquired_on)
-                )
-            )
-        for survey_id in pending:
-            result = processor.process(slug, survey_id, config)
-            if result is not None:
-                report.results.append(result)
-        overdue = processor.check_overdue(slug, config, today)
-        if overdue is not None:
-            report.results.append(overdue)
-        log_event(log, "site done", site=slug, surveys=len(pending))
+        try:
+            report.results += monitor_site(ws, slug, processor, today, retry_failed)
+        except Exception as exc:
+            if isinstance(exc, SiteStoppedError):
+                report.results += exc.results
+                exc = exc.cause
+            why = reason(exc)
+            log_event(log, "site not monitored", level=logging.ERROR, site=slug, error=why)
+            report.results.append(SiteFailure(slug, why))
+            _site_error(ws, slug, why)
+        else:
+            _site_error(ws, slug, None)
     failpoint("monitor.before-deliver")
     if deliver:
-        report.outbox = flush_site_outbox(ws)
+        try:
+            report.outbox = flush_site_outbox(ws)
+        except Exception as exc:
+            report.delivery_error = reason(exc)
+            log_event(log, "deliveries not sent", level=logging.ERROR, error=report.delivery_error)
     return report
-
-
-def flush_site_outbox(ws: WorkspaceDir, *, force: bool = False, now: datetime | None = None) -> FlushReport:
-    """Queue the due reminders, then send the due deliveries of every site with its configured channels."""
-    queue_reminders(ws.store, now or datetime.now(UTC), ws.site_config)
-
-    def base_dir(site: Site) -> Path | None:
-        return Path(site.config_path).parent if site.config_path else ws.home
-
-    return flush_outbox(ws.store, site_channels(base_dir, ws.site_config), force=force, now=now)

@@ -90,12 +90,39 @@ class OverdueResult:
         return f"{self.site}: {self.reason}" + (f"; alert {self.alert_id}" if self.alert_id else "")
 
 
+@dataclass(frozen=True)
+class SiteFailure:
+    """A site that could not be monitored this time (its YAML unreadable...); the reason is kept on the site."""
+
+    site: str
+    reason: str
+    alert_id: int | None = None
+
+    def line(self) -> str:
+        """One line for people."""
+        return f"{self.site}: NOT MONITORED, {self.reason}; see: geowarn site show {self.site}"
+
+
 @dataclass
 class MonitorReport:
-    """What one ``monitor`` run did, site by site, and what the outbox then sent."""
+    """What one ``monitor`` run did, site by site, and what the outbox then sent.
 
-    results: list[SurveyResult | OverdueResult] = field(default_factory=list)
+    ``delivery_error``: why the deliveries could not be sent at all (None when they were tried).
+    """
+
+    results: list[SurveyResult | OverdueResult | SiteFailure] = field(default_factory=list)
     outbox: FlushReport | None = None
+    delivery_error: str | None = None
+
+    @property
+    def failed_sites(self) -> list[SiteFailure]:
+        """The sites that could not be monitored."""
+        return [r for r in self.results if isinstance(r, SiteFailure)]
+
+    @property
+    def ok(self) -> bool:
+        """True when every site was monitored and the deliveries were tried."""
+        return not self.failed_sites and self.delivery_error is None
 
     @property
     def surveys(self) -> list[SurveyResult]:
@@ -113,4 +140,6 @@ class MonitorReport:
 
     def __str__(self) -> str:
         tail = [str(self.outbox)] if self.outbox else []
+        if self.delivery_error:
+            tail.append(f"outbox: NOT SENT, {self.delivery_error}")
         return "\n".join([*self.lines, *tail]) or "nothing to do"

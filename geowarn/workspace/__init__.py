@@ -8,7 +8,6 @@ detection outputs, and ``outbox/`` where the embedded default channel writes ale
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from geowarn.workspace.site_config import SiteConfig, load_site_config
 
 HOME_ENV = "GEOWARN_HOME"
 DEFAULT_HOME = Path("geowarn-data")
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass

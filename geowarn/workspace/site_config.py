@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from geowarn.alerts.settings import DEFAULT_CHANNEL, AlertSettings, Recipient
+from geowarn.alerts.settings import DEFAULT_CHANNEL, AlertSettings, Recipient, check_address
 from geowarn.assess.settings import AssessmentSettings
 from geowarn.errors import ConfigError
 from geowarn.registration.settings import RegistrationSettings
@@ -81,6 +81,10 @@ class SiteConfig(Settings):
             if r.channel not in self.channels and r.channel != DEFAULT_CHANNEL:
                 known = ", ".join(sorted(self.channels)) or "none configured"
                 raise ValueError(f"recipient {r.name!r} uses channel {r.channel!r}, which is not defined ({known})")
+            try:
+                check_address(r.address, self.channels.get(r.channel))
+            except ValueError as exc:
+                raise ValueError(f"recipient {r.name!r}: address {r.address!r}: {exc}") from None
         return self
 
 

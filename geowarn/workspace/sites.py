@@ -1,72 +1,124 @@
-"""Adding and listing sites and surveys; re-adding the same file is a no-op, never a second survey."""
+"""Sites and their surveys: adding, listing, and retrying, replacing or removing a survey that failed.
+
+Every value is checked when it is entered (``geowarn.inputs``): a site id, a name, a date, a file.
+Re-adding the same file is a no-op, never a second survey. A site's surveys have distinct dates,
+each added after the latest one, failed surveys included; adding, replacing and removing lock the
+site's row first, so two commands at once cannot both pass these checks.
+"""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from geowarn import inputs
 from geowarn.assess.record import current_levels
 from geowarn.errors import ConfigError
-from geowarn.io.raster import open_orthomosaic
+from geowarn.faults import failpoint
+from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.provenance import sha256_file
-from geowarn.store.queries import get_site
-from geowarn.store.schema import Alert, Site, Survey, Track
-from geowarn.workspace import SLUG_PATTERN, WorkspaceDir
+from geowarn.store.queries import get_site, lock_site
+from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
+from geowarn.workspace import WorkspaceDir
 from geowarn.workspace.site_config import load_site_config
+
+#: Surveys that may be retried, replaced or removed: nothing was built on them.
+OPEN_STATES = ("pending", "failed")
 
 
 def add_site(ws: WorkspaceDir, slug: str, name: str | None = None, config: Path | None = None) -> SiteInfo:
     """Create a site; its YAML config (if any) is validated now and re-read at every monitor run.
 
     Raises:
-        ConfigError: bad slug, existing site, or invalid config.
+        ConfigError: bad id or name, existing site, or invalid config.
 
     """
-    if not SLUG_PATTERN.match(slug):
-        raise ConfigError(
-            f"site id {slug!r} is not a slug; use lower-case letters, digits, '-' or '_' (e.g. north-slope)"
-        )
+    slug = inputs.entered("site id", slug, inputs.slug)
+    name = inputs.entered("site name", name if name is not None else slug, inputs.one_line)
     if config is not None:
         load_site_config(config)
         config = config.resolve()
-    with ws.store.transaction() as session:
-        if session.scalar(select(Site).where(Site.slug == slug)) is not None:
-            raise ConfigError(f"site {slug!r} exists already; see it with: geowarn site show {slug}")
-        site = Site(slug=slug, name=name or slug, config_path=str(config) if config else None)
-        session.add(site)
-        session.flush()
-        return _summary(session, site)
+    exists = ConfigError(f"site {slug!r} exists already; see it with: geowarn site show {slug}")
+    try:
+        with ws.store.transaction() as session:
+            if session.scalar(select(Site).where(Site.slug == slug)) is not None:
+                raise exists
+            site = Site(slug=slug, name=name, config_path=str(config) if config else None)
+            session.add(site)
+            session.flush()
+            return _summary(session, site)
+    except IntegrityError:  # added at the same moment by another command
+        raise exists from None
 
 
 @dataclass(frozen=True)
 class SurveyAdded:
-    """Outcome of ``survey add``: the survey and whether it was new."""
+    """Outcome of ``survey add`` (and ``replace``, ``retry``): the survey and whether it was new."""
 
     survey_id: int
     created: bool
     message: str
 
 
-def add_survey(ws: WorkspaceDir, slug: str, ortho: Path, acquired_on: date) -> SurveyAdded:
+def _checked_file(ortho: Path, max_pixels: float | None) -> tuple[Path, RasterInfo, str]:
+    path = ortho.resolve()
+    info = open_orthomosaic(path, max_pixels=max_pixels)
+    return path, info, sha256_file(path)
+
+
+def _check_crs(site: Site, slug: str, path: Path, info: RasterInfo) -> None:
+    if site.crs is not None and site.crs != info.crs_wkt:
+        raise ConfigError(
+            f"{path}: CRS {info.crs_name} differs from site {slug}'s CRS; "
+            f"warp it first: gdalwarp -t_srs <the site's CRS> {path} out.tif"
+        )
+
+
+def _fixes(slug: str, survey: Survey) -> str:
+    if survey.status == "failed":
+        return (
+            f"survey {survey.id} failed ({survey.error or 'no reason recorded'}); replace its file with "
+            f"'geowarn survey replace {slug} {survey.id} FILE', retry it with "
+            f"'geowarn survey retry {slug} {survey.id}' or remove it with 'geowarn survey remove {slug} {survey.id}'"
+        )
+    return "surveys are tracked in date order, so pass the right --date or start a new site"
+
+
+def add_survey(
+    ws: WorkspaceDir, slug: str, ortho: Path, acquired_on: date, *, max_pixels: float | None = None
+) -> SurveyAdded:
     """Register an orthomosaic as a pending survey of the site.
 
-    The file is validated and hashed; the same file (sha256) for the same site is a no-op.
+    The file is validated (``max_pixels``: the size limit, default ``$GEOWARN_MAX_PIXELS`` or 4e9)
+    and hashed; the same file (sha256) for the same site is a no-op.
 
     Raises:
         InvalidRasterError: the file is not a usable orthomosaic (nothing is stored).
-        ConfigError: unknown site, CRS different from the site's, or a date not after the latest survey.
+        ConfigError: unknown site, CRS different from the site's, a date in the future or not after
+            the site's latest survey (failed ones included).
 
     """
-    path = ortho.resolve()
-    info = open_orthomosaic(path)
-    digest = sha256_file(path)
+    acquired_on = inputs.entered("survey date", acquired_on, inputs.survey_date)
+    path, info, digest = _checked_file(ortho, max_pixels)
+    failpoint("survey-add.after-validate")
+    try:
+        return _insert_survey(ws, slug, path, info, digest, acquired_on)
+    except IntegrityError:  # the same file added at this moment where the site lock does not hold: now a no-op
+        return _insert_survey(ws, slug, path, info, digest, acquired_on)
+
+
+def _insert_survey(
+    ws: WorkspaceDir, slug: str, path: Path, info: RasterInfo, digest: str, acquired_on: date
+) -> SurveyAdded:
     with ws.store.transaction() as session:
-        site = get_site(session, slug)
+        site = lock_site(session, slug)
         existing = session.scalar(select(Survey).where(Survey.site_id == site.id, Survey.sha256 == digest))
         if existing is not None:
             return SurveyAdded(
@@ -75,18 +127,16 @@ def add_survey(ws: WorkspaceDir, slug: str, ortho: Path, acquired_on: date) -> S
                 f"{path} is already survey {existing.id} of {slug} ({existing.acquired_on}, {existing.status}); "
                 "nothing added",
             )
-        if site.crs is not None and site.crs != info.crs_wkt:
-            raise ConfigError(
-                f"{path}: CRS {info.crs_name} differs from site {slug}'s CRS; "
-                f"warp it first: gdalwarp -t_srs <the site's CRS> {path} out.tif"
-            )
+        _check_crs(site, slug, path, info)
         latest = session.scalar(
-            select(func.max(Survey.acquired_on)).where(Survey.site_id == site.id, Survey.status != "failed")
+            select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on.desc(), Survey.id).limit(1)
         )
-        if latest is not None and acquired_on <= latest:
+        if latest is not None and acquired_on <= latest.acquired_on:
+            same = acquired_on == latest.acquired_on
             raise ConfigError(
-                f"{path}: survey date {acquired_on} is not after the site's latest survey ({latest}); "
-                "surveys are tracked in date order, so pass the right --date or start a new site"
+                f"{path}: survey date {acquired_on} is "
+                + (f"the date of survey {latest.id}" if same else f"not after the site's latest survey, {latest.id}")
+                + f" ({latest.acquired_on}, {latest.status}); {_fixes(slug, latest)}"
             )
         site.crs = site.crs or info.crs_wkt
         survey = Survey(
@@ -101,7 +151,91 @@ def add_survey(ws: WorkspaceDir, slug: str, ortho: Path, acquired_on: date) -> S
         )
         session.add(survey)
         session.flush()
-        return SurveyAdded(survey.id, True, f"added survey {survey.id} of {slug} ({acquired_on}, pending)")
+        failpoint("survey-add.before-commit")
+        added = SurveyAdded(survey.id, True, f"added survey {survey.id} of {slug} ({acquired_on}, pending)")
+    failpoint("survey-add.after-commit")
+    return added
+
+
+def _open_survey(session: Session, slug: str, survey_id: int, action: str) -> tuple[Site, Survey]:
+    """The site (locked) and its survey ``survey_id``, which must be pending or failed."""
+    survey_id = inputs.entered("survey id", survey_id, inputs.row_id)
+    site = lock_site(session, slug)
+    survey = session.get(Survey, survey_id)
+    if survey is None or survey.site_id != site.id:
+        raise ConfigError(f"site {slug} has no survey {survey_id}; list them with: geowarn site show {slug}")
+    if survey.status not in OPEN_STATES:
+        raise ConfigError(
+            f"survey {survey_id} of {slug} is {survey.status}: its cracks and growth are part of the site's history, "
+            f"so it cannot be {action}; only pending or failed surveys can"
+        )
+    return site, survey
+
+
+def retry_survey(ws: WorkspaceDir, slug: str, survey_id: int) -> SurveyAdded:
+    """Make a failed survey pending again, so that the next ``monitor`` processes it (a pending one: no-op).
+
+    Raises:
+        ConfigError: no such survey, or it is processed or flagged.
+
+    """
+    with ws.store.transaction() as session:
+        _, survey = _open_survey(session, slug, survey_id, "retried")
+        if survey.status == "pending":
+            return SurveyAdded(survey.id, False, f"survey {survey.id} of {slug} is pending already")
+        survey.status, survey.error = "pending", None
+        return SurveyAdded(survey.id, False, f"survey {survey.id} of {slug} ({survey.acquired_on}) is pending again")
+
+
+def replace_survey(
+    ws: WorkspaceDir, slug: str, survey_id: int, ortho: Path, *, max_pixels: float | None = None
+) -> SurveyAdded:
+    """Give a pending or failed survey another file (same date); it becomes pending.
+
+    Raises:
+        InvalidRasterError: the new file is not a usable orthomosaic (nothing changes).
+        ConfigError: no such survey, it is processed or flagged, the file is another survey's, or its
+            CRS is not the site's.
+
+    """
+    path, info, digest = _checked_file(ortho, max_pixels)
+    with ws.store.transaction() as session:
+        site, survey = _open_survey(session, slug, survey_id, "replaced")
+        other = session.scalar(select(Survey).where(Survey.site_id == site.id, Survey.sha256 == digest))
+        if other is not None and other.id != survey.id:
+            raise ConfigError(f"{path} is already survey {other.id} of {slug} ({other.acquired_on}); nothing changed")
+        _check_crs(site, slug, path, info)
+        old_dir = ws.run_dir(site, survey)
+        survey.path, survey.sha256, survey.width, survey.height = str(path), digest, info.width, info.height
+        survey.gsd_m, survey.crs, survey.status, survey.error = info.gsd_m, info.crs_name, "pending", None
+        message = f"survey {survey.id} of {slug} ({survey.acquired_on}) now reads {path}, pending"
+    shutil.rmtree(old_dir, ignore_errors=True)
+    return SurveyAdded(survey_id, False, message)
+
+
+def remove_survey(ws: WorkspaceDir, slug: str, survey_id: int) -> str:
+    """Delete a pending or failed survey (its "no data" alerts stay, without it); returns a message.
+
+    Raises:
+        ConfigError: no such survey, or it is processed or flagged.
+
+    """
+    with ws.store.transaction() as session:
+        site, survey = _open_survey(session, slug, survey_id, "removed")
+        run_dir, when = ws.run_dir(site, survey), survey.acquired_on
+        session.execute(
+            update(Assessment)
+            .where(Assessment.survey_id == survey.id)
+            .values(survey_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(Survey)
+            .where(Survey.id == survey.id, Survey.status.in_(OPEN_STATES))
+            .execution_options(synchronize_session=False)
+        )
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return f"survey {survey_id} of {slug} ({when}) removed; a survey of that date can be added again"
 
 
 @dataclass(frozen=True)
@@ -118,6 +252,8 @@ class SiteInfo:
     tracks: int
     level: str
     unacknowledged: int
+    failed: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,4 +329,6 @@ def _summary(session: Session, site: Site) -> SiteInfo:
         tracks=tracks or 0,
         level=level,
         unacknowledged=unacked or 0,
+        failed=sum(s.status == "failed" for s in surveys),
+        error=site.error,
     )

@@ -16,7 +16,7 @@ def test_site_survey_alert_commands(tmp_path: Path, capsys, toy_cascade) -> None
     config.write_text("rules: {overdue_days: 10}\n")
     assert main(["site", "add", "north-slope", "--name", "North slope", "--config", str(config), *home]) == 0
     assert main(["site", "add", "North Slope!", *home]) == 2
-    assert "not a slug" in capsys.readouterr().err
+    assert "'North Slope!': not a slug" in capsys.readouterr().err
     ortho = write_geotiff(tmp_path / "s1.tif", soil_rgb(300, 300, 1))
     assert main(["survey", "add", "north-slope", str(ortho), "--date", "2026-05-01", *home]) == 0
     assert main(["survey", "add", "north-slope", str(ortho), "--date", "2026-05-01", *home]) == 0
