@@ -240,7 +240,11 @@ def remove_survey(ws: WorkspaceDir, slug: str, survey_id: int) -> str:
 
 @dataclass(frozen=True)
 class SiteInfo:
-    """A site at a glance: its surveys, tracked cracks, level and open acknowledgements."""
+    """A site at a glance: its surveys, tracked cracks, level and open acknowledgements.
+
+    ``flagged`` counts the surveys that gave no growth (flagged or failed), ``failed`` the failed
+    ones; ``error`` says why the site's last monitoring run stopped short (None once one went through).
+    """
 
     site: str
     name: str
