@@ -1,10 +1,17 @@
 """Georeferenced crack features: polygons and centrelines with measurements in metres.
 
-Each component is read from the mask raster as its bbox plus a 2 px margin, isolated
-with a local 8-connected labelling, measured with
+Each component is taken from the mask raster as its bbox plus a 2 px margin, isolated
+with a local 8-connected labelling, measured as by
 :func:`~geowarn.vectorize.measure.measure_component` and converted with the raster
-transform. The pixel size is ``gsd_m = sqrt(|det(transform)|) * metres_per_unit``
-(square pixels assumed); pixel centres are at ``(col + 0.5, row + 0.5)``.
+transform. Components are read and measured in batches: the mask and probability rows
+of a band of up to ``BAND_ROWS`` rows are read once for all the components that fit in
+it (a taller component is read on its own), the batch is measured by
+:func:`~geowarn.vectorize.measure.measure_components`, which skips the width
+measurements of components that cannot pass the length and elongation filters, and
+the outlines and centrelines of the kept ones are built together.
+
+The pixel size is ``gsd_m = sqrt(|det(transform)|) * metres_per_unit`` (square pixels
+assumed); pixel centres are at ``(col + 0.5, row + 0.5)``.
 
 Uncertainties (one standard deviation, metres):
     * ``length_unc_m = gsd * sqrt(n_endpoints * 0.5**2 + (LENGTH_REL_UNC * length_px)**2)``:
@@ -15,15 +22,16 @@ Uncertainties (one standard deviation, metres):
     * ``width_unc_m = gsd * sqrt(2 * 0.5**2 + width_seg_unc_px**2)``: each edge to +-0.5 px,
       plus the spread of the segmentation between the low and high probability thresholds.
 
-Memory grows with the largest crack: a component is always read whole, even when its
-bbox exceeds ``max_window_px`` (a warning is logged).
+Memory depends on the raster width (one band) and grows with the largest crack: a
+component is always read whole, even when its bbox exceeds ``max_window_px`` (a warning
+is logged).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +43,19 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from affine import Affine
 from numpy.typing import NDArray
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from rasterio.errors import RasterioIOError
 from rasterio.features import shapes
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, shape
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geowarn.errors import InvalidRasterError, OutputError, UnsupportedCRSError
+from geowarn.vectorize.atlas import pack
 from geowarn.vectorize.components import Component
-from geowarn.vectorize.measure import CrackMeasurement, axial_azimuth, measure_component, polyline_length
+from geowarn.vectorize.measure import CrackFilter, CrackMeasurement, axial_azimuth, measure_components, polyline_length
 
 __all__ = [
     "CENTERLINE_LAYER",
@@ -64,6 +72,10 @@ log = logging.getLogger(__name__)
 LENGTH_REL_UNC = 0.01
 #: Pixels read around each component's bbox.
 WINDOW_MARGIN = 2
+#: Rows of the mask read at once for the components that fit in them.
+BAND_ROWS = 512
+#: Most window pixels measured in one batch.
+BATCH_PIXELS = 1 << 22
 POLYGON_LAYER = "crack_polygons"
 CENTERLINE_LAYER = "crack_centerlines"
 
@@ -95,8 +107,8 @@ class _Crack:
     """One measured crack before ids are assigned."""
 
     meas: CrackMeasurement
-    polygon: MultiPolygon
-    centreline: MultiLineString
+    mask: NDArray[np.bool_]
+    transform: tuple[float, float, float, float, float, float]
 
 
 @contextmanager
@@ -141,46 +153,97 @@ def _to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def _polygon(comp_mask: NDArray[np.bool_], transform: Affine) -> MultiPolygon:
-    """Outline of the component pixels in map coordinates."""
-    pieces = [
-        shape(g) for g, _ in shapes(comp_mask.astype(np.uint8), mask=comp_mask, connectivity=8, transform=transform)
-    ]
-    return _to_multipolygon(shapely.union_all(pieces))
+def _polygons(cracks: Sequence[_Crack]) -> list[MultiPolygon]:
+    """Outline of each crack's pixels in map coordinates (as ``rasterio.features.shapes`` maps them)."""
+    atlas = pack([c.mask.view(np.uint8) for c in cracks])
+    labels = atlas.owner * atlas.image
+    rings: list[NDArray[np.float64]] = []
+    ring_bounds, piece_bounds, owner = [0], [0], []
+    for geom, value in shapes(labels, mask=labels > 0, connectivity=8):
+        for ring in geom["coordinates"]:
+            rings.append(np.asarray(ring, dtype=np.float64))
+            ring_bounds.append(ring_bounds[-1] + len(ring))
+        piece_bounds.append(len(rings))
+        owner.append(int(value) - 1)
+    item = np.array(owner, dtype=np.int64)
+    xy = np.concatenate(rings)
+    at = np.repeat(item, np.diff(piece_bounds))
+    at = np.repeat(at, np.diff(ring_bounds))
+    a, b, c, d, e, f = np.array([k.transform for k in cracks], dtype=np.float64)[at].T
+    x, y = xy[:, 0] - atlas.origin[at, 1], xy[:, 1] - atlas.origin[at, 0]
+    mapped = np.stack([c + a * x + b * y, f + d * x + e * y], axis=1)
+    pieces = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, mapped, (np.array(ring_bounds), np.array(piece_bounds))
+    )
+    order = np.argsort(item, kind="stable")
+    bounds = np.searchsorted(item[order], np.arange(len(cracks) + 1))
+    return [_outline(pieces[order[bounds[i] : bounds[i + 1]]]) for i in range(len(cracks))]
 
 
-def _map_xy(points: NDArray[np.float64], transform: Affine) -> NDArray[np.float64]:
-    """(row, col) window pixel-centre coordinates to (x, y) map coordinates."""
-    col, row = points[:, 1] + 0.5, points[:, 0] + 0.5
-    t = transform
-    return np.stack([t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f], axis=1)
+def _outline(pieces: NDArray[np.object_]) -> MultiPolygon:
+    """One crack's outline from its polygonised pieces (usually one, which needs no union)."""
+    return _to_multipolygon(pieces[0] if pieces.size == 1 else shapely.union_all(pieces))
 
 
-def _centreline(branches: list[NDArray[np.float64]], transform: Affine) -> MultiLineString:
-    """Branches as a MultiLineString in map coordinates."""
-    lines = [LineString(_map_xy(b, transform)) for b in branches if polyline_length(b) > 0]
-    return MultiLineString(lines)
+def _centrelines(cracks: Sequence[_Crack]) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
+    """Branches of each crack as a MultiLineString in map coordinates, and its grid azimuth."""
+    points: list[NDArray[np.float64]] = []
+    line_of: list[NDArray[np.int64]] = []
+    crack_of: list[int] = []
+    for i, c in enumerate(cracks):
+        for b in c.meas.branches:
+            if polyline_length(b) > 0:
+                line_of.append(np.full(b.shape[0], len(crack_of)))
+                crack_of.append(i)
+                points.append(b)
+    pts = np.concatenate(points)
+    line = np.concatenate(line_of)
+    a, b, c, d, e, f = np.array([k.transform for k in cracks], dtype=np.float64)[np.array(crack_of)[line]].T
+    col, row = pts[:, 1] + 0.5, pts[:, 0] + 0.5
+    xy = np.stack([a * col + b * row + c, d * col + e * row + f], axis=1)
+    lines = shapely.linestrings(xy, indices=line)
+    multi = shapely.multilinestrings(lines, indices=np.array(crack_of))
+    return multi, _grid_azimuths(xy, line, np.array(crack_of), len(cracks))
 
 
-def _grid_azimuth(line: MultiLineString) -> float:
-    """Principal axis of the centreline in [0, 180), clockwise from grid north."""
-    mids, weights = [], []
-    for part in line.geoms:
-        xy = np.asarray(part.coords)
-        mids.append((xy[1:] + xy[:-1]) / 2)
-        weights.append(np.hypot(*np.diff(xy, axis=0).T))
-    if not mids:
-        return 0.0
-    xy, w = np.concatenate(mids), np.concatenate(weights)
-    if w.sum() <= 0:
-        return 0.0
-    return axial_azimuth(-xy[:, 1], xy[:, 0], w)  # segment midpoints weighted by length; north = up
+def _grid_azimuths(
+    xy: NDArray[np.float64], line: NDArray[np.int64], crack_of: NDArray[np.int64], n: int
+) -> NDArray[np.float64]:
+    """Principal axis of each crack's centreline in [0, 180), clockwise from grid north."""
+    same = line[1:] == line[:-1]  # segments within a line
+    mids = ((xy[1:] + xy[:-1]) / 2)[same]
+    weights = np.hypot(*np.diff(xy, axis=0).T)[same]
+    seg_crack = crack_of[line[1:][same]]
+    bounds = np.searchsorted(seg_crack, np.arange(n + 1))
+    out = np.zeros(n)
+    for i in range(n):
+        m, w = mids[bounds[i] : bounds[i + 1]], weights[bounds[i] : bounds[i + 1]]
+        if w.size and w.sum() > 0:
+            out[i] = axial_azimuth(-m[:, 1], m[:, 0], w)  # segment midpoints weighted by length; north = up
+    return out
 
 
-def _measure_one(
-    comp: Component, mask_src: DatasetReader, prob_src: DatasetReader | None, max_window_px: int
-) -> tuple[CrackMeasurement, NDArray[np.bool_], Window]:
-    """Read, isolate and measure one component."""
+def _batches(comps: Iterable[Component], height: int, width: int) -> Iterator[list[tuple[Component, Window]]]:
+    """Consecutive components whose windows fit in one band of rows (or one large window)."""
+    batch: list[tuple[Component, Window]] = []
+    top = bottom = pixels = 0
+    for comp in comps:
+        win = _window(comp, height, width)
+        r0, r1 = int(win.row_off), int(win.row_off + win.height)
+        area = int(win.width * win.height)
+        if batch and (max(bottom, r1) - min(top, r0) > BAND_ROWS or pixels + area > BATCH_PIXELS):
+            yield batch
+            batch = []
+        if not batch:
+            top, bottom, pixels = r0, r1, 0
+        batch.append((comp, win))
+        top, bottom, pixels = min(top, r0), max(bottom, r1), pixels + area
+    if batch:
+        yield batch
+
+
+def _check_component(comp: Component, mask_src: DatasetReader, max_window_px: int) -> None:
+    """Log large components; reject those outside the raster."""
     if max(comp.height, comp.width) > max_window_px:
         log.warning(
             "crack component %d spans %dx%d px, more than max_window_px=%d; reading it whole",
@@ -194,58 +257,101 @@ def _measure_one(
             f"component {comp.id} bbox rows {comp.row0}:{comp.row1}, cols {comp.col0}:{comp.col1} lies "
             f"outside {mask_src.name} ({mask_src.height}x{mask_src.width}); label the components from this raster"
         )
-    window = _window(comp, mask_src.height, mask_src.width)
-    crack = (mask_src.read(1, window=window) == 1).astype(np.uint8)
-    _, labels = cv2.connectedComponents(crack, connectivity=8, ltype=cv2.CV_32S)
-    label = labels[comp.seed_row - int(window.row_off), comp.seed_col - int(window.col_off)]
-    if label == 0:
-        raise InvalidRasterError(
-            f"seed pixel ({comp.seed_row}, {comp.seed_col}) of component {comp.id} is not a crack "
-            f"pixel of {mask_src.name}; label the components from this mask raster"
-        )
-    comp_mask = labels == label
-    prob = None
-    if prob_src is not None:
-        prob = prob_src.read(1, window=window).astype(np.float32) / np.float32(255.0)
-        prob[(labels > 0) & ~comp_mask] = 0.0  # neighbouring cracks do not widen this one
-    return measure_component(comp_mask, prob), comp_mask, window
 
 
-def _records(cracks: list[_Crack], gsd: float) -> list[dict[str, Any]]:
-    """Attribute rows in metres, crack ids 1..n."""
-    rows = []
-    for i, c in enumerate(cracks, start=1):
-        m = c.meas
-        minx, miny, maxx, maxy = c.polygon.bounds
-        rows.append(
-            {
-                "crack_id": i,
-                "length_m": m.length_px * gsd,
-                "length_unc_m": gsd * math.hypot(0.5 * math.sqrt(m.n_endpoints), LENGTH_REL_UNC * m.length_px),
-                "length_steps_m": m.length_steps_px * gsd,
-                "mean_width_m": m.mean_width_px * gsd,
-                "max_width_m": m.max_width_px * gsd,
-                "width_unc_m": gsd * math.hypot(0.5 * math.sqrt(2.0), m.width_seg_unc_px),
-                "area_m2": m.area_px * gsd * gsd,
-                "azimuth_deg": _grid_azimuth(c.centreline),
-                "bbox_minx": minx,
-                "bbox_miny": miny,
-                "bbox_maxx": maxx,
-                "bbox_maxy": maxy,
-                "mean_prob": m.mean_prob,
-                "max_prob": m.max_prob,
-                "n_branches": len(m.branches),
-                "n_pixels": m.area_px,
-                "gsd_m": gsd,
-            }
-        )
-    return rows
+@dataclass
+class _Batch:
+    """Isolated component windows of one batch, ready to measure."""
+
+    masks: list[NDArray[np.bool_]]
+    probs: list[NDArray[np.float32] | None]
+    transforms: list[tuple[float, float, float, float, float, float]]
 
 
-def _frame(records: list[dict[str, Any]], geoms: list[BaseGeometry], crs: Any) -> gpd.GeoDataFrame:
+def _read_batch(
+    batch: list[tuple[Component, Window]], mask_src: DatasetReader, prob_src: DatasetReader | None
+) -> _Batch:
+    """Read the band of a batch once and isolate each component in its window."""
+    r0 = min(int(w.row_off) for _, w in batch)
+    c0 = min(int(w.col_off) for _, w in batch)
+    r1 = max(int(w.row_off + w.height) for _, w in batch)
+    c1 = max(int(w.col_off + w.width) for _, w in batch)
+    band = Window(c0, r0, c1 - c0, r1 - r0)
+    crack_band = (mask_src.read(1, window=band) == 1).view(np.uint8)
+    prob_band = None if prob_src is None else prob_src.read(1, window=band)
+    a, b, c, d, e, f = mask_src.transform[:6]
+    out = _Batch([], [], [])
+    for comp, win in batch:
+        rows = slice(int(win.row_off) - r0, int(win.row_off + win.height) - r0)
+        cols = slice(int(win.col_off) - c0, int(win.col_off + win.width) - c0)
+        _, labels = cv2.connectedComponents(crack_band[rows, cols], connectivity=8, ltype=cv2.CV_32S)
+        label = labels[comp.seed_row - int(win.row_off), comp.seed_col - int(win.col_off)]
+        if label == 0:
+            raise InvalidRasterError(
+                f"seed pixel ({comp.seed_row}, {comp.seed_col}) of component {comp.id} is not a crack "
+                f"pixel of {mask_src.name}; label the components from this mask raster"
+            )
+        comp_mask = labels == label
+        out.masks.append(comp_mask)
+        prob = None
+        if prob_band is not None:
+            prob = prob_band[rows, cols].astype(np.float32) / np.float32(255.0)
+            prob[(labels > 0) & ~comp_mask] = 0.0  # neighbouring cracks do not widen this one
+        out.probs.append(prob)
+        tx, ty = win.col_off, win.row_off  # the window's transform, as Affine.translation(tx, ty) composes it
+        out.transforms.append((a, b, a * tx + b * ty + c, d, e, d * tx + e * ty + f))
+    return out
+
+
+def _measure_batch(batch: _Batch, accept: CrackFilter) -> tuple[list[_Crack], list[MultiPolygon]]:
+    """Measure the components of a batch; the cracks that pass ``accept`` and their outlines."""
+    measured = measure_components(batch.masks, batch.probs, accept=accept)
+    cracks = [
+        _Crack(meas, mask, transform)
+        for meas, mask, transform in zip(measured, batch.masks, batch.transforms, strict=True)
+        if meas is not None
+    ]
+    return cracks, _polygons(cracks) if cracks else []
+
+
+def _frame(columns: dict[str, Any], geoms: Sequence[BaseGeometry] | NDArray[np.object_], crs: Any) -> gpd.GeoDataFrame:
     """GeoDataFrame with the fixed columns and dtypes, also when empty."""
-    data = {k: pd.Series([r[k] for r in records], dtype=dtype) for k, dtype in COLUMNS.items()}
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    data = {k: pd.Series(columns[k], dtype=dtype) for k, dtype in COLUMNS.items()}
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(list(geoms), crs=crs), crs=crs)
+
+
+def _columns(
+    cracks: Sequence[_Crack], polygons: Sequence[MultiPolygon], azimuth: NDArray[np.float64], gsd: float
+) -> dict[str, Any]:
+    """Attribute columns in metres, crack ids 1..n."""
+    meas = [c.meas for c in cracks]
+
+    def col(name: str) -> NDArray[np.float64]:
+        return np.array([getattr(m, name) for m in meas], dtype=np.float64)
+
+    length = col("length_px")
+    bounds = shapely.bounds(np.array(polygons, dtype=object)).reshape(-1, 4)
+    area = np.array([m.area_px for m in meas], dtype=np.int64)
+    return {
+        "crack_id": np.arange(1, len(meas) + 1),
+        "length_m": length * gsd,
+        "length_unc_m": [gsd * math.hypot(0.5 * math.sqrt(m.n_endpoints), LENGTH_REL_UNC * m.length_px) for m in meas],
+        "length_steps_m": col("length_steps_px") * gsd,
+        "mean_width_m": col("mean_width_px") * gsd,
+        "max_width_m": col("max_width_px") * gsd,
+        "width_unc_m": [gsd * math.hypot(0.5 * math.sqrt(2.0), m.width_seg_unc_px) for m in meas],
+        "area_m2": area * gsd * gsd,
+        "azimuth_deg": azimuth,
+        "bbox_minx": bounds[:, 0],
+        "bbox_miny": bounds[:, 1],
+        "bbox_maxx": bounds[:, 2],
+        "bbox_maxy": bounds[:, 3],
+        "mean_prob": col("mean_prob"),
+        "max_prob": col("max_prob"),
+        "n_branches": [len(m.branches) for m in meas],
+        "n_pixels": area,
+        "gsd_m": np.full(len(meas), gsd),
+    }
 
 
 def vectorize_cracks(
@@ -264,7 +370,8 @@ def vectorize_cracks(
         mask_path: uint8 mask raster, band 1; 1 is crack, anything else (e.g. 255
             nodata) is background.
         prob_path: uint8 probability raster (p * 255) on the same grid, or None.
-        components: Components of ``mask_path``, e.g. from :class:`StripLabeler`.
+        components: Components of ``mask_path``, e.g. from :class:`StripLabeler`; read in
+            bands when they come in raster order.
         min_length_m: Cracks shorter than this (metres) are dropped; so are components
             without a centreline (single skeleton pixel).
         min_elongation: Components whose length is less than this many times their mean
@@ -289,35 +396,47 @@ def vectorize_cracks(
             prob_src = stack.enter_context(_open(Path(prob_path), "probability"))
         _check_rasters(mask_src, prob_src, metres_per_unit)
         gsd = math.sqrt(abs(mask_src.transform.determinant)) * metres_per_unit
+        accept = CrackFilter(min_length_m, gsd, min_elongation)
+        comps = list(components)
+        for comp in comps:
+            _check_component(comp, mask_src, max_window_px)
         cracks: list[_Crack] = []
-        for comp in components:
-            meas, comp_mask, window = _measure_one(comp, mask_src, prob_src, max_window_px)
-            if meas.length_px <= 0 or meas.length_px * gsd < min_length_m:
-                continue
-            if meas.length_px < min_elongation * meas.mean_width_px:
-                continue
-            wt = mask_src.transform @ Affine.translation(window.col_off, window.row_off)
-            cracks.append(_Crack(meas, _polygon(comp_mask, wt), _centreline(meas.branches, wt)))
+        polygons: list[MultiPolygon] = []
+        for batch in _batches(comps, mask_src.height, mask_src.width):
+            kept, outlines = _measure_batch(_read_batch(batch, mask_src, prob_src), accept)
+            cracks.extend(kept)
+            polygons.extend(outlines)
         crs = mask_src.crs
-    records = _records(cracks, gsd)
-    polygons = _frame(records, [c.polygon for c in cracks], crs)
-    centerlines = _frame(records, [c.centreline for c in cracks], crs)
-    return polygons, centerlines
+    lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
+    columns = _columns(cracks, polygons, azimuth, gsd)
+    return _frame(columns, polygons, crs), _frame(columns, lines, crs)
+
+
+def _as_multi(geom: BaseGeometry, kind: str) -> BaseGeometry:
+    """Valid geometry of the Multi type ``kind`` made of the matching parts of ``geom``."""
+    if kind == "MultiPolygon":
+        return _to_multipolygon(geom)
+    geom = geom if geom.is_valid else shapely.make_valid(geom)
+    return MultiLineString([p for p in getattr(geom, "geoms", [geom]) if isinstance(p, LineString)])
 
 
 def _promote(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
-    """Valid geometries of one Multi type."""
+    """Geometries of one Multi type.
+
+    Geometries already of that type are kept as they are (``vectorize_cracks`` makes its
+    outlines valid; checking the validity of large outlines again costs more than writing
+    them); others are made valid and converted. Missing and empty geometries are kept.
+    """
+    target = shapely.GeometryType.MULTIPOLYGON if kind == "MultiPolygon" else shapely.GeometryType.MULTILINESTRING
+    geoms = gdf.geometry.to_numpy()
+    convert = np.flatnonzero((shapely.get_type_id(geoms) != target) & ~shapely.is_missing(geoms))
+    convert = convert[~shapely.is_empty(geoms[convert])]
+    if convert.size == 0:
+        return gdf
+    geoms = geoms.copy()
+    for i in convert.tolist():
+        geoms[i] = _as_multi(geoms[i], kind)
     out = gdf.copy()
-    geoms = []
-    for g in out.geometry:
-        if g is None or g.is_empty:
-            geoms.append(g)
-        elif kind == "MultiPolygon":
-            geoms.append(_to_multipolygon(g))
-        else:
-            g = g if g.is_valid else shapely.make_valid(g)
-            lines = [p for p in getattr(g, "geoms", [g]) if isinstance(p, LineString)]
-            geoms.append(MultiLineString(lines))
     out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=out.crs)
     return out
 

@@ -3,24 +3,32 @@
 A diagonal step between two skeleton pixels is dropped when the two pixels also share
 an orthogonal neighbour in the skeleton (an L-corner), so staircase corners are neither
 mistaken for junctions nor counted twice in the length.
+
+Everything is vectorised over the pixels of the image, so one call handles any number
+of separate skeletons (see :mod:`geowarn.vectorize.atlas`): branches are traced by
+pointer jumping along the chains of degree-2 pixels instead of a walk pixel by pixel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 __all__ = [
-    "Branch",
+    "Branches",
     "SkeletonGraph",
     "Topology",
     "analyse_skeleton",
     "build_graph",
-    "chain_length",
+    "chain_lengths",
     "trace_branches",
 ]
+
+_I64 = NDArray[np.int64]
 
 #: (drow, dcol) of the 8 neighbours; direction k and (k + 4) % 8 are opposite.
 OFFSETS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)], dtype=np.int64)
@@ -32,7 +40,7 @@ SPUR_RADII = 2.0
 
 @dataclass
 class SkeletonGraph:
-    """Skeleton pixels and their kept 8-neighbour edges.
+    """Skeleton pixels (in raster order) and their kept 8-neighbour edges.
 
     Attributes:
         rows: Row of each skeleton pixel, shape (N,).
@@ -42,29 +50,55 @@ class SkeletonGraph:
 
     """
 
-    rows: NDArray[np.int64]
-    cols: NDArray[np.int64]
-    nbr: NDArray[np.int64]
-    degree: NDArray[np.int64]
-
-    @property
-    def length_steps(self) -> float:
-        """Total edge length: orthogonal steps 1, diagonal steps sqrt(2)."""
-        return float(((self.nbr >= 0) * STEPS).sum() / 2.0)
+    rows: _I64
+    cols: _I64
+    nbr: _I64
+    degree: _I64
 
 
 @dataclass
-class Branch:
-    """An ordered chain of skeleton pixels between two nodes (or a closed loop).
+class Branches:
+    """Chains of skeleton pixels between two nodes (degree != 2), or closed loops.
 
     Attributes:
-        pixels: Indices into the graph arrays, in chain order.
+        pixels: Pixel indices of all chains, concatenated in chain order.
+        bounds: Chain ``b`` is ``pixels[bounds[b]:bounds[b + 1]]``, shape (B + 1,).
         closed: True for a loop without any node (first pixel repeated at the end).
 
     """
 
-    pixels: list[int]
-    closed: bool = False
+    pixels: _I64
+    bounds: _I64
+    closed: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.closed.size)
+
+    @property
+    def first(self) -> _I64:
+        """First pixel of each chain."""
+        return self.pixels[self.bounds[:-1]]
+
+    @property
+    def last(self) -> _I64:
+        """Last pixel of each chain."""
+        return self.pixels[self.bounds[1:] - 1]
+
+    @property
+    def sizes(self) -> _I64:
+        """Number of pixels of each chain."""
+        return np.diff(self.bounds)
+
+    def chain(self, b: int) -> _I64:
+        """Pixel indices of chain ``b``."""
+        return self.pixels[self.bounds[b] : self.bounds[b + 1]]
+
+    def subset(self, keep: NDArray[np.bool_]) -> Branches:
+        """The chains selected by ``keep``, in order."""
+        sizes = self.sizes[keep]
+        starts = self.bounds[:-1][keep]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return Branches(self.pixels[_ranges(starts, sizes)], bounds, self.closed[keep])
 
 
 @dataclass
@@ -74,25 +108,33 @@ class Topology:
     Attributes:
         graph: The pruned skeleton graph.
         branches: Branches, without the short links inside junction clusters.
-        cluster_of: Junction cluster id of each junction pixel (degree >= 3).
-        centres: (row, col) centre of each junction cluster, shape (K, 2).
+        cluster_of: Junction cluster of each pixel (degree >= 3), -1 for other pixels.
+        n_clusters: Number of junction clusters.
 
     """
 
     graph: SkeletonGraph
-    branches: list[Branch]
-    cluster_of: dict[int, int] = field(default_factory=dict)
-    centres: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 2)))
+    branches: Branches
+    cluster_of: _I64
+    n_clusters: int
 
-    @property
-    def n_endpoints(self) -> int:
-        """Number of free ends (pixels with one neighbour)."""
-        return int((self.graph.degree == 1).sum())
+    def centres(self, rows: NDArray[np.int64], cols: NDArray[np.int64]) -> NDArray[np.float64]:
+        """(row, col) centre of each junction cluster, given the coordinates of each pixel."""
+        junction = np.flatnonzero(self.cluster_of >= 0)
+        ids = self.cluster_of[junction]
+        sums = np.zeros((self.n_clusters, 2))
+        np.add.at(sums, ids, np.stack([rows[junction], cols[junction]], axis=1).astype(np.float64))
+        counts = np.bincount(ids, minlength=self.n_clusters).astype(np.float64)
+        return sums / np.maximum(counts, 1.0)[:, None]
 
-    @property
-    def n_junctions(self) -> int:
-        """Number of junction clusters."""
-        return int(self.centres.shape[0])
+
+def _ranges(starts: _I64, sizes: _I64) -> _I64:
+    """Concatenation of ``arange(s, s + n)`` for each start and size."""
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+    return np.asarray(np.arange(total, dtype=np.int64) + offsets, dtype=np.int64)
 
 
 def build_graph(skel: NDArray[np.bool_]) -> SkeletonGraph:
@@ -109,98 +151,142 @@ def build_graph(skel: NDArray[np.bool_]) -> SkeletonGraph:
     return SkeletonGraph(rows, cols, nbr, degree)
 
 
-def trace_branches(graph: SkeletonGraph) -> list[Branch]:
-    """Split the graph into chains between nodes (degree != 2) plus closed loops."""
-    nbr: list[list[int]] = graph.nbr.tolist()
-    deg: list[int] = graph.degree.tolist()
-    used = [[False] * 8 for _ in deg]
-
-    def walk(start: int, k: int) -> list[int]:
-        path = [start]
-        cur = nbr[start][k]
-        used[start][k] = used[cur][(k + 4) % 8] = True
-        while deg[cur] == 2 and cur != start:
-            path.append(cur)
-            nxt = next(j for j in range(8) if nbr[cur][j] >= 0 and not used[cur][j])
-            q = nbr[cur][nxt]
-            used[cur][nxt] = used[q][(nxt + 4) % 8] = True
-            cur = q
-        path.append(cur)
-        return path
-
-    branches: list[Branch] = []
-    for p, d in enumerate(deg):
-        if d != 2:
-            branches.extend(Branch(walk(p, k)) for k in range(8) if nbr[p][k] >= 0 and not used[p][k])
-    for p, d in enumerate(deg):  # what is left are loops of degree-2 pixels
-        if d == 2 and not any(used[p]):
-            k = next(j for j in range(8) if nbr[p][j] >= 0)
-            branches.append(Branch(walk(p, k), closed=True))
-    return branches
+def _chains_to_terminal(succ: _I64) -> tuple[_I64, _I64]:
+    """Last edge and number of steps to it along ``succ`` (pointer jumping); -1 on cycles."""
+    n = succ.size
+    term = np.where(succ >= 0, succ, np.arange(n))
+    rank = (succ >= 0).astype(np.int64)
+    for _ in range(max(1, int(n).bit_length()) + 1):
+        open_ = succ[term] >= 0
+        if not open_.any():
+            break
+        nxt_rank = rank + np.where(open_, rank[term], 0)
+        term = np.where(open_, term[term], term)
+        rank = nxt_rank
+    cyclic = succ[term] >= 0
+    return np.where(cyclic, -1, term), np.where(cyclic, -1, rank)
 
 
-def chain_length(graph: SkeletonGraph, pixels: list[int]) -> float:
-    """Length of a pixel chain in orthogonal/diagonal steps."""
-    r, c = graph.rows[pixels], graph.cols[pixels]
-    return float(np.hypot(np.diff(r), np.diff(c)).sum())
+def trace_branches(graph: SkeletonGraph) -> Branches:
+    """Split the graph into chains between nodes (degree != 2) plus closed loops.
+
+    Chains are ordered by the first pixel and direction they leave from, each walked from
+    the end with the lower (pixel, direction); loops follow, from their first pixel in
+    the direction of its first neighbour.
+    """
+    nbr, deg = graph.nbr, graph.degree
+    tail, direction = (a.astype(np.int64) for a in np.nonzero(nbr >= 0))  # edges in (pixel, direction) order
+    head = nbr[tail, direction]
+    edge_id = np.full(nbr.shape, -1, dtype=np.int64)
+    edge_id[tail, direction] = np.arange(tail.size)
+    reverse = edge_id[head, (direction + 4) % 8]
+    # Out of a degree-2 pixel, the next edge is the other one of its two edges.
+    out = np.where(nbr >= 0, edge_id, np.iinfo(np.int64).max)
+    out.sort(axis=1)
+    through = deg[head] == 2
+    succ = np.full(tail.size, -1, dtype=np.int64)
+    pair = out[head[through], :2]
+    succ[through] = np.where(pair[:, 0] == reverse[through], pair[:, 1], pair[:, 0])
+    term, rank = _chains_to_terminal(succ)
+    starts = np.flatnonzero((deg[tail] != 2) & (term >= 0))
+    starts = starts[starts < reverse[term[starts]]]
+    sizes = rank[starts] + 2
+    # Edges of a chain share its terminal edge; their rank counts down to it.
+    chain_of_term = np.full(tail.size, -1, dtype=np.int64)
+    chain_of_term[term[starts]] = np.arange(starts.size)
+    member = (term >= 0) & (chain_of_term[np.maximum(term, 0)] >= 0)
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    pixels = np.empty(int(bounds[-1]), dtype=np.int64)
+    pixels[bounds[:-1]] = tail[starts]
+    edges = np.flatnonzero(member)
+    chain = chain_of_term[term[edges]]
+    pixels[bounds[chain] + 1 + rank[starts][chain] - rank[edges]] = head[edges]
+    loops = _closed_loops(graph, succ, head, edge_id, term, tail)
+    closed = np.concatenate([np.zeros(starts.size, dtype=bool), np.ones(len(loops), dtype=bool)])
+    if loops:
+        loop_sizes = np.array([len(p) for p in loops], dtype=np.int64)
+        bounds = np.concatenate([bounds, bounds[-1] + np.cumsum(loop_sizes)])
+        pixels = np.concatenate([pixels, *loops])
+    return Branches(pixels, bounds, closed)
 
 
-def _spurs(graph: SkeletonGraph, branches: list[Branch], dt: NDArray[np.float32]) -> list[Branch]:
+def _closed_loops(graph: SkeletonGraph, succ: _I64, head: _I64, edge_id: _I64, term: _I64, tail: _I64) -> list[_I64]:
+    """Pixel chains of the loops made only of degree-2 pixels, from their first pixel."""
+    on_loop = np.zeros(graph.degree.size, dtype=bool)
+    on_loop[tail[term < 0]] = True
+    loops: list[_I64] = []
+    for p in np.flatnonzero(on_loop).tolist():
+        if not on_loop[p]:
+            continue
+        e = int(edge_id[p][edge_id[p] >= 0][0])
+        path = [p]
+        while True:
+            q = int(head[e])
+            path.append(q)
+            on_loop[q] = False
+            if q == p:
+                break
+            e = int(succ[e])
+        loops.append(np.array(path, dtype=np.int64))
+    return loops
+
+
+def chain_lengths(graph: SkeletonGraph, branches: Branches) -> NDArray[np.float64]:
+    """Length of each pixel chain: orthogonal steps count 1, diagonal steps sqrt(2)."""
+    p = branches.pixels
+    chain = np.repeat(np.arange(len(branches)), np.maximum(branches.sizes - 1, 0))
+    inner = np.ones(max(p.size - 1, 0), dtype=bool)
+    inner[branches.bounds[1:-1] - 1] = False  # no step between consecutive chains
+    steps = np.abs(np.diff(graph.rows[p]))[inner] + np.abs(np.diff(graph.cols[p]))[inner]
+    n_orth = np.bincount(chain, weights=steps == 1, minlength=len(branches))
+    n_diag = np.bincount(chain, weights=steps == 2, minlength=len(branches))
+    return np.asarray(n_orth + n_diag * STEPS[0], dtype=np.float64)
+
+
+def _spurs(graph: SkeletonGraph, branches: Branches, radius: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Terminal branches too short to leave the junction's inscribed disc."""
     deg = graph.degree
-    incident: dict[int, list[tuple[float, Branch, bool]]] = {}
-    for b in branches:
-        if b.closed:
-            continue
-        ends = (b.pixels[0], b.pixels[-1])
-        free = deg[ends[0]] == 1 or deg[ends[1]] == 1
-        length = chain_length(graph, b.pixels)
-        for e in ends:
-            if deg[e] >= 3:
-                junction_r = float(dt[graph.rows[e], graph.cols[e]])
-                is_spur = free and length < SPUR_RADII * junction_r
-                incident.setdefault(e, []).append((length, b, is_spur))
-    spurs: list[Branch] = []
-    for items in incident.values():
-        candidates = [(length, b) for length, b, s in items if s]
-        if len(candidates) == len(items):  # keep the longest so the junction is not emptied
-            candidates.remove(max(candidates, key=lambda t: t[0]))
-        spurs.extend(b for _, b in candidates)
-    return spurs
+    first, last = branches.first, branches.last
+    free = ~branches.closed & ((deg[first] == 1) | (deg[last] == 1))
+    length = chain_lengths(graph, branches)
+    ends = np.concatenate([first, last])
+    which = np.tile(np.arange(len(branches)), 2)
+    order = np.tile([0, 1], (len(branches), 1)).T.ravel()
+    at_junction = (deg[ends] >= 3) & np.tile(~branches.closed, 2)
+    ends, which, order = ends[at_junction], which[at_junction], order[at_junction]
+    is_spur = free[which] & (length[which] < SPUR_RADII * radius[ends])
+    spur = np.zeros(len(branches), dtype=bool)
+    if not is_spur.any():
+        return spur
+    # Per junction, keep its longest branch (the first in branch order) when all are spurs.
+    sort = np.lexsort((order, which, -length[which], ends))
+    ends_s, spur_s = ends[sort], is_spur[sort]
+    group_start = np.concatenate([[True], ends_s[1:] != ends_s[:-1]])
+    group_id = np.cumsum(group_start) - 1
+    all_spurs = np.ones(int(group_id[-1]) + 1, dtype=bool)
+    np.logical_and.at(all_spurs, group_id, spur_s)
+    keep_longest = group_start & all_spurs[group_id]
+    spur[which[sort][spur_s & ~keep_longest]] = True
+    return spur
 
 
-def _clusters(graph: SkeletonGraph, branches: list[Branch], dt: NDArray[np.float32]) -> Topology:
+def _clusters(graph: SkeletonGraph, branches: Branches, radius: NDArray[np.float64]) -> Topology:
     """Merge junction pixels joined by links shorter than the junction radius."""
     deg = graph.degree
-    junctions = [int(j) for j in np.flatnonzero(deg >= 3)]
-    parent = {j: j for j in junctions}
-
-    def find(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
-
-    kept: list[Branch] = []
-    for b in branches:
-        a, z = b.pixels[0], b.pixels[-1]
-        if not b.closed and a != z and deg[a] >= 3 and deg[z] >= 3:
-            radius = max(float(dt[graph.rows[e], graph.cols[e]]) for e in (a, z))
-            if chain_length(graph, b.pixels) < radius:
-                parent[find(a)] = find(z)
-                continue
-        kept.append(b)
-    roots = sorted({find(j) for j in junctions})
-    cluster_id = {r: i for i, r in enumerate(roots)}
-    cluster_of = {j: cluster_id[find(j)] for j in junctions}
-    centres = np.zeros((len(roots), 2))
-    counts = np.zeros(len(roots))
-    for j, c in cluster_of.items():
-        centres[c] += (graph.rows[j], graph.cols[j])
-        counts[c] += 1
-    if roots:
-        centres /= counts[:, None]
-    return Topology(graph, kept, cluster_of, centres)
+    first, last = branches.first, branches.last
+    link = ~branches.closed & (first != last) & (deg[first] >= 3) & (deg[last] >= 3)
+    link &= chain_lengths(graph, branches) < np.maximum(radius[first], radius[last])
+    junctions = np.flatnonzero(deg >= 3)
+    cluster_of = np.full(deg.size, -1, dtype=np.int64)
+    n_clusters = 0
+    if junctions.size:
+        local = np.full(deg.size, -1, dtype=np.int64)
+        local[junctions] = np.arange(junctions.size)
+        a, z = local[first[link]], local[last[link]]
+        adjacency = coo_matrix((np.ones(a.size), (a, z)), shape=(junctions.size, junctions.size))
+        n_clusters, labels = connected_components(adjacency, directed=False)
+        cluster_of[junctions] = labels
+    return Topology(graph, branches.subset(~link), cluster_of, int(n_clusters))
 
 
 def analyse_skeleton(skel: NDArray[np.bool_], dt: NDArray[np.float32], max_passes: int = 5) -> Topology:
@@ -218,12 +304,15 @@ def analyse_skeleton(skel: NDArray[np.bool_], dt: NDArray[np.float32], max_passe
     graph = build_graph(skel)
     branches = trace_branches(graph)
     for _ in range(max_passes):
-        spurs = _spurs(graph, branches, dt)
-        if not spurs:
+        radius = dt[graph.rows, graph.cols].astype(np.float64)
+        spur = _spurs(graph, branches, radius)
+        if not spur.any():
             break
-        for b in spurs:  # keep the junction end pixel
-            tip = b.pixels[1:] if graph.degree[b.pixels[0]] >= 3 else b.pixels[:-1]
-            skel[graph.rows[tip], graph.cols[tip]] = False
+        spurs = branches.subset(spur)
+        at_first = graph.degree[spurs.first] >= 3  # keep the junction end pixel
+        sizes = spurs.sizes - 1
+        tip = spurs.pixels[_ranges(spurs.bounds[:-1] + at_first, sizes)]
+        skel[graph.rows[tip], graph.cols[tip]] = False
         graph = build_graph(skel)
         branches = trace_branches(graph)
-    return _clusters(graph, branches, dt)
+    return _clusters(graph, branches, dt[graph.rows, graph.cols].astype(np.float64))

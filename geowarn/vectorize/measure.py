@@ -36,10 +36,20 @@ Method:
 A component whose skeleton is a single pixel (an isolated pixel or a compact blob) has
 no axis: it is returned with zero length, no branches and no endpoints. An empty mask
 raises :class:`EmptyComponentError`.
+
+:func:`measure_components` measures a batch of components at once (their windows packed
+into one image, see :mod:`geowarn.vectorize.atlas`) with the same results as one
+:func:`measure_component` call each. Given a :class:`CrackFilter`, it skips the width
+and probability measurements of components that the filter drops anyway: those too
+short, and those whose length is below ``min_elongation`` times a lower bound of their
+mean width (every local width is clamped to at least ``2r - 1``), so the components it
+drops early are exactly those the full measurement would drop.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -49,10 +59,21 @@ from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
 from geowarn.errors import GeowarnError
-from geowarn.vectorize.graph import Topology, analyse_skeleton
-from geowarn.vectorize.width import chord_widths, local_normals, ray_exit
+from geowarn.vectorize.atlas import Atlas, pack
+from geowarn.vectorize.graph import STEPS, Branches, Topology, analyse_skeleton
+from geowarn.vectorize.width import chord_widths, local_normals, ray_exits
 
-__all__ = ["ComponentInputError", "CrackMeasurement", "EmptyComponentError", "measure_component"]
+__all__ = [
+    "ComponentInputError",
+    "CrackFilter",
+    "CrackMeasurement",
+    "EmptyComponentError",
+    "measure_component",
+    "measure_components",
+]
+
+_F64 = NDArray[np.float64]
+_I64 = NDArray[np.int64]
 
 #: Half window (px) of the moving average applied to branch pixel chains.
 SMOOTH_HALF = 4
@@ -110,6 +131,32 @@ class CrackMeasurement:
     azimuth_deg: float = 0.0
 
 
+@dataclass(frozen=True)
+class CrackFilter:
+    """Which measured components are kept as cracks.
+
+    Attributes:
+        min_length_m: Components shorter than this (metres) are dropped, and so are
+            those without a centreline.
+        gsd_m: Pixel size in metres.
+        min_elongation: Components whose length is less than this many mean widths
+            are dropped.
+
+    """
+
+    min_length_m: float
+    gsd_m: float
+    min_elongation: float = 0.0
+
+    def long_enough(self, length_px: _F64) -> NDArray[np.bool_]:
+        """Lengths that pass the length test."""
+        return np.asarray((length_px > 0) & ~(length_px * self.gsd_m < self.min_length_m))
+
+    def elongated(self, length_px: _F64, width_px: _F64) -> NDArray[np.bool_]:
+        """Length and width pairs that pass the elongation test."""
+        return np.asarray(~(length_px < self.min_elongation * width_px))
+
+
 def smooth_chain(points: NDArray[np.float64], half: int, closed: bool = False) -> NDArray[np.float64]:
     """Centred moving average of a point chain; open chains keep their end points."""
     n = points.shape[0]
@@ -133,101 +180,194 @@ def polyline_length(points: NDArray[np.float64]) -> float:
     return float(np.hypot(*np.diff(points, axis=0).T).sum()) if points.shape[0] > 1 else 0.0
 
 
-def _free_end(
-    points: NDArray[np.float64], dt: NDArray[np.float32], mask: NDArray[np.uint8], at_start: bool
-) -> NDArray[np.float64]:
-    """Trim one free end of a smoothed chain, then extend it along its tangent to the mask edge."""
-    seq = points if at_start else points[::-1]
-    n = seq.shape[0]
+def _groups(key: _I64, n: int) -> tuple[_I64, _I64]:
+    """Stable order of the elements by ``key`` (0..n-1) and the bounds of each group."""
+    order = np.argsort(key, kind="stable")
+    return order, np.searchsorted(key[order], np.arange(n + 1))
+
+
+@dataclass
+class _Chains:
+    """Open point chains of equal padded length: ``points[g, :n[g]]`` is chain ``g``."""
+
+    points: NDArray[np.float64]
+    n: _I64
+    origin: _I64
+
+    def reversed(self) -> _Chains:
+        """The same chains walked from their other end."""
+        j = np.arange(self.points.shape[1])
+        idx = np.maximum(self.n[:, None] - 1 - j[None, :], 0)
+        return _Chains(np.take_along_axis(self.points, idx[:, :, None], axis=1), self.n, self.origin)
+
+
+def _smooth_open(chains: _Chains) -> _Chains:
+    """:func:`smooth_chain` of every open chain."""
+    pts, n = chains.points, chains.n
+    i = np.arange(pts.shape[1])[None, :]
+    k = np.clip(np.minimum(i, n[:, None] - 1 - i), 0, SMOOTH_HALF)
+    csum = np.concatenate([np.zeros((pts.shape[0], 1, 2)), np.cumsum(pts, axis=1)], axis=1)
+    upper = np.minimum(i + k + 1, n[:, None])
+    lower = np.maximum(i - k, 0)
+    out = (
+        np.take_along_axis(csum, upper[:, :, None], axis=1) - np.take_along_axis(csum, lower[:, :, None], axis=1)
+    ) / (2 * k + 1)[:, :, None]
+    last = np.minimum(i, n[:, None] - 1)
+    return _Chains(np.take_along_axis(out, last[:, :, None], axis=1), n, chains.origin)
+
+
+def _free_starts(chains: _Chains, dt: NDArray[np.float32], m8: NDArray[np.uint8]) -> _Chains:
+    """Trim the first end of every chain, then extend it along its tangent to the mask edge.
+
+    The chains need one free column of padding: an end too short to trim gains a point.
+    """
+    seq, n, org = chains.points, chains.n, chains.origin
+    g = np.arange(seq.shape[0])
     rc = np.rint(seq).astype(np.int64)
-    radius = dt[rc[:, 0], rc[:, 1]].astype(np.float64)
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(seq, axis=0).T))])
+    radius = dt[rc[:, :, 0] + org[:, :1], rc[:, :, 1] + org[:, 1:]].astype(np.float64)
+    steps = np.hypot(*np.moveaxis(np.diff(seq, axis=1), 2, 0))
+    arc = np.concatenate([np.zeros((seq.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
+    valid = np.arange(seq.shape[1])[None, :] < n[:, None]
     limit = (n - 1) // 2
-    past = np.flatnonzero(arc >= END_TRIM_RADII * radius)
-    k = min(int(past[0]) if past.size else limit, limit)
-    ref = min(k + max(END_TANGENT_PX, int(np.ceil(radius[k]))), n - 1)
-    direction = seq[k] - seq[ref]
-    norm = float(np.hypot(*direction))
-    if norm == 0.0:
-        return points
-    direction = direction / norm
-    reach = float(arc[k] + 2.0 * radius[k] + 2.0)
-    tip = seq[k] + direction * ray_exit(mask, seq[k], direction, reach)
-    out = np.vstack([tip, seq[k:]])
-    return out if at_start else out[::-1]
+    past = (arc >= END_TRIM_RADII * radius) & valid
+    k = np.minimum(np.where(past.any(axis=1), np.argmax(past, axis=1), limit), limit)
+    r_k = radius[g, k]
+    ref = np.minimum(k + np.maximum(END_TANGENT_PX, np.ceil(r_k).astype(np.int64)), n - 1)
+    direction = seq[g, k] - seq[g, ref]
+    norm = np.hypot(direction[:, 0], direction[:, 1])
+    move = norm != 0.0
+    g, k = g[move], k[move]
+    direction = direction[move] / norm[move, None]
+    reach = arc[g, k] + 2.0 * r_k[move] + 2.0
+    tip = seq[g, k] + direction * ray_exits(m8, seq[g, k], direction, reach, offset=org[g])[:, None]
+    out = seq.copy()
+    new_n = n.copy()
+    new_n[g] = n[g] - k + 1
+    j = np.arange(seq.shape[1])[None, :]
+    idx = np.minimum(k[:, None] + j - 1, n[g, None] - 1)
+    out[g] = np.take_along_axis(seq[g], np.maximum(idx, 0)[:, :, None], axis=1)
+    out[g, 0] = tip
+    return _Chains(out, new_n, org)
 
 
-def _branch_polylines(topo: Topology, dt: NDArray[np.float32], mask: NDArray[np.uint8]) -> list[NDArray[np.float64]]:
-    """Smoothed branch polylines in padded window coordinates, ends corrected."""
-    g = topo.graph
-    out = []
-    for b in topo.branches:
-        pts = np.stack([g.rows[b.pixels], g.cols[b.pixels]], axis=1).astype(np.float64)
-        if b.closed:
-            out.append(smooth_chain(pts, SMOOTH_HALF, closed=True))
+def _open_polylines(
+    topo: Topology,
+    which: _I64,
+    rows: _I64,
+    cols: _I64,
+    centres: _F64,
+    origin: _I64,
+    dt: NDArray[np.float32],
+    m8: NDArray[np.uint8],
+) -> list[NDArray[np.float64]]:
+    """Smoothed polylines of the open branches ``which``, junction centres joined, free ends corrected."""
+    branches, deg, cluster_of = topo.branches, topo.graph.degree, topo.cluster_of
+    first, last = branches.first[which], branches.last[which]
+    size = branches.sizes[which]
+    joined = []
+    padded_centres = np.vstack([centres, np.zeros((1, 2))])  # row -1 stands for "no junction"
+    for end, pos in ((first, 0), (last, size - 1)):
+        px = branches.pixels[branches.bounds[which] + pos]
+        centre = padded_centres[cluster_of[end]]
+        here = np.stack([rows[px], cols[px]], axis=1).astype(np.float64)
+        joined.append((cluster_of[end] >= 0) & ~np.isclose(centre, here).all(axis=1))
+    pre, post = joined
+    n = size + pre + post
+    j = np.arange(int(n.max()) + 2)[None, :]  # room for a tip at each end
+    idx = branches.bounds[which, None] + np.clip(j - pre[:, None], 0, size[:, None] - 1)
+    px = branches.pixels[idx]
+    points = np.stack([rows[px], cols[px]], axis=2).astype(np.float64)
+    points[pre, 0] = centres[cluster_of[first[pre]]]
+    tail = post[:, None] & (j >= n[:, None] - 1)
+    points[tail] = np.repeat(centres[cluster_of[last[post]]], tail[post].sum(axis=1), axis=0)
+    chains = _smooth_open(_Chains(points, n, origin[first]))
+    for ends, at_start in ((first, True), (last, False)):
+        free = np.flatnonzero(deg[ends] == 1)
+        if free.size == 0:
             continue
-        ends = (b.pixels[0], b.pixels[-1])
-        for pos, e in zip((0, -1), ends, strict=True):
-            if e in topo.cluster_of:
-                centre = topo.centres[topo.cluster_of[e]]
-                if not np.allclose(centre, pts[pos]):
-                    pts = np.vstack([centre, pts]) if pos == 0 else np.vstack([pts, centre])
-        pts = smooth_chain(pts, SMOOTH_HALF)
-        for at_start, e in zip((True, False), ends, strict=True):
-            if g.degree[e] == 1:
-                pts = _free_end(pts, dt, mask, at_start)
-        out.append(pts)
+        sub = _Chains(chains.points[free], chains.n[free], chains.origin[free])
+        sub = _free_starts(sub, dt, m8) if at_start else _free_starts(sub.reversed(), dt, m8).reversed()
+        chains.points[free] = sub.points
+        chains.n[free] = sub.n
+    return [chains.points[g, : chains.n[g]] for g in range(which.size)]
+
+
+def _branch_polylines(
+    topo: Topology,
+    rows: _I64,
+    cols: _I64,
+    origin: _I64,
+    dt: NDArray[np.float32],
+    m8: NDArray[np.uint8],
+) -> list[NDArray[np.float64]]:
+    """Smoothed branch polylines in padded window coordinates, ends corrected.
+
+    Args:
+        topo: Skeleton topology of the packed image.
+        rows: Row of each skeleton pixel in its window.
+        cols: Column of each skeleton pixel in its window.
+        origin: (N, 2) origin of each skeleton pixel's window in the packed image.
+        dt: Distance transform of the packed image.
+        m8: The packed 0/1 image.
+
+    """
+    branches = topo.branches
+    centres = topo.centres(rows, cols)
+    out: list[NDArray[np.float64]] = [np.zeros((0, 2))] * len(branches)
+    for b in np.flatnonzero(branches.closed).tolist():
+        px = branches.chain(b)
+        out[b] = smooth_chain(np.stack([rows[px], cols[px]], axis=1).astype(np.float64), SMOOTH_HALF, closed=True)
+    which = np.flatnonzero(~branches.closed)
+    sizes = branches.sizes[which]
+    order = np.argsort(sizes, kind="stable")
+    bucket = np.ceil(np.log2(sizes[order] + 2)).astype(np.int64)  # chains of similar length together
+    for chunk in np.split(which[order], np.flatnonzero(np.diff(bucket)) + 1):
+        if chunk.size:
+            polys = _open_polylines(topo, chunk, rows, cols, centres, origin, dt, m8)
+            for b, poly in zip(chunk.tolist(), polys, strict=True):
+                out[b] = poly
     return out
 
 
-def _junction_mask(topo: Topology, radius: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Skeleton pixels within ``2r + 2`` px of a junction pixel."""
+def _near_junctions(topo: Topology, item: _I64, radius: _F64, sel: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Selected skeleton pixels within ``2r + 2`` px of a junction pixel of their own component."""
     g = topo.graph
     near = np.zeros(g.rows.size, dtype=bool)
-    if not topo.cluster_of:
+    junctions = np.flatnonzero((topo.cluster_of >= 0) & sel)
+    if junctions.size == 0:
         return near
-    junctions = np.fromiter(topo.cluster_of, dtype=np.int64)
-    tree = cKDTree(np.stack([g.rows, g.cols], axis=1))
+    pixels = np.flatnonzero(sel)
+    tree = cKDTree(np.stack([g.rows[pixels], g.cols[pixels]], axis=1))
     centres = np.stack([g.rows[junctions], g.cols[junctions]], axis=1)
     hits = tree.query_ball_point(centres, r=2.0 * radius[junctions] + 2.0)
-    near[np.fromiter((i for h in hits for i in h), dtype=np.int64)] = True
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    found = pixels[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))]
+    same = item[found] == np.repeat(item[junctions], counts)
+    near[found[same]] = True
     return near
 
 
-def _running_median(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
-    """Centred running median over ``size`` samples, shrinking at the ends."""
-    n = values.size
-    if n < 3 or size < 3:
-        return values
-    h = min(size // 2, (n - 1) // 2)
-    padded = np.pad(values, h, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)
-    return np.asarray(np.median(windows, axis=1), dtype=np.float64)
+def _running_max_widths(branches: Branches, item: _I64, shortest: _F64, keep: NDArray[np.bool_], n: int) -> _F64:
+    """Per component, the maximum over branches of the running median of ``shortest`` (-1 if none kept).
 
-
-def _widths(
-    topo: Topology, mask: NDArray[np.uint8], skel: NDArray[np.bool_], radius: NDArray[np.float64]
-) -> tuple[float, float]:
-    """Mean and robust maximum local width, junction neighbourhoods excluded."""
-    g = topo.graph
-    normals = local_normals(skel, g.rows, g.cols, _PCA_RADIUS)
-    chords = chord_widths(mask, g.rows, g.cols, normals, radius)
-    across = chords[:, 0]  # along the normal
-    shortest = chords.min(axis=1)  # also right at bends, where the normal is ill-defined
-    keep = ~_junction_mask(topo, radius)
-    if not keep.any():
-        keep[:] = True
-    mean_w = float(across[keep].mean())
-    max_w = -1.0
-    for b in topo.branches:
-        px = np.asarray(b.pixels[:-1] if b.closed else b.pixels)
-        smooth = _running_median(shortest[px], MAX_WIDTH_MEDIAN)
-        sel = keep[px]
-        if sel.any():
-            max_w = max(max_w, float(smooth[sel].max()))
-    if max_w < 0:
-        max_w = float(shortest[keep].max())
-    return mean_w, max(max_w, mean_w)
+    The running median takes ``MAX_WIDTH_MEDIAN`` samples, fewer near the branch ends,
+    and leaves branches of under 3 pixels as they are; only kept pixels count.
+    """
+    sizes = branches.sizes - branches.closed  # a loop repeats its first pixel
+    first = np.repeat(branches.bounds[:-1], sizes)
+    pos = np.arange(first.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    px = branches.pixels[first + pos]
+    m = np.repeat(sizes, sizes)
+    half = np.where(m < 3, 0, np.minimum(MAX_WIDTH_MEDIAN // 2, (m - 1) // 2))
+    smooth = shortest[px]
+    for h in np.unique(half[half > 0]).tolist():
+        sel = np.flatnonzero(half == h)
+        idx = first[sel, None] + np.clip(pos[sel, None] + np.arange(-h, h + 1)[None, :], 0, m[sel, None] - 1)
+        smooth[sel] = np.median(shortest[branches.pixels[idx]], axis=1)
+    out = np.full(n, -1.0)
+    kept = keep[px]
+    np.maximum.at(out, item[px[kept]], smooth[kept])
+    return out
 
 
 def axial_azimuth(
@@ -244,19 +384,201 @@ def axial_azimuth(
     return float(np.degrees(np.arctan2(np.cos(theta), -np.sin(theta))) % 180.0)
 
 
+def _check_inputs(
+    mask: NDArray[np.bool_], prob: NDArray[np.floating] | None
+) -> tuple[NDArray[np.bool_], NDArray[np.float64] | None]:
+    """Validated boolean mask and float64 probabilities."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ComponentInputError(f"mask must be 2-D, got shape {mask.shape}")
+    if prob is not None and np.shape(prob) != mask.shape:
+        raise ComponentInputError(f"prob shape {np.shape(prob)} differs from mask shape {mask.shape}")
+    if not mask.any():
+        raise EmptyComponentError("mask has no crack pixel; pass a window containing the component")
+    return mask, None if prob is None else np.asarray(prob, dtype=np.float64)
+
+
 def _prob_stats(
-    mask: NDArray[np.bool_], prob: NDArray[np.floating] | None, lo: float, hi: float, length: float
-) -> tuple[float, float, float]:
-    """Mean and max probability and the segmentation width spread."""
-    if prob is None:
-        return float("nan"), float("nan"), 0.0
-    p = np.asarray(prob, dtype=np.float64)
-    inside = p[mask]
+    atlas: Atlas,
+    probs: Sequence[NDArray[np.float64] | None],
+    items: _I64,
+    lo: float,
+    hi: float,
+    length: _F64,
+) -> tuple[_F64, _F64, _F64]:
+    """Mean and max probability and the segmentation width spread of ``items``."""
+    n = len(probs)
+    mean_p, max_p, unc = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
+    items = np.array([i for i in items.tolist() if probs[i] is not None], dtype=np.int64)
+    if items.size == 0:
+        return mean_p, max_p, unc
+    p = np.zeros(atlas.image.shape)
+    for i in items.tolist():
+        atlas.window(i, p)[_PAD:-_PAD, _PAD:-_PAD] = probs[i]
+    mask = atlas.image.view(bool)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    dilated = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-    spread = float(np.count_nonzero(dilated & (p >= lo)) - np.count_nonzero(mask & (p >= hi)))
-    unc = max(spread, 0.0) / (2.0 * length) if length > 0 else 0.0
-    return float(inside.mean()), float(inside.max()), unc
+    dilated = cv2.dilate(atlas.image, kernel).view(bool)
+    owner = atlas.owner.astype(np.int64) - 1
+    spread = np.bincount(owner[dilated & (p >= lo)], minlength=n) - np.bincount(owner[mask & (p >= hi)], minlength=n)
+    inside = np.flatnonzero(mask)
+    order, bounds = _groups(owner.ravel()[inside], n)
+    values = p.ravel()[inside[order]]
+    for i in items.tolist():
+        v = values[bounds[i] : bounds[i + 1]]
+        mean_p[i], max_p[i] = float(v.mean()), float(v.max())
+        if length[i] > 0:
+            unc[i] = max(float(spread[i]), 0.0) / (2.0 * length[i])
+    return mean_p, max_p, unc
+
+
+def measure_components(
+    masks: Sequence[NDArray[np.bool_]],
+    probs: Sequence[NDArray[np.floating] | None] | None = None,
+    prob_lo: float = 0.3,
+    prob_hi: float = 0.7,
+    *,
+    accept: CrackFilter | None = None,
+) -> list[CrackMeasurement | None]:
+    """Measure a batch of crack components, each as :func:`measure_component` would.
+
+    Args:
+        masks: 2-D boolean windows, each holding exactly one 8-connected component.
+        probs: Crack probabilities in [0, 1] for each window (or None), optional.
+        prob_lo: Low probability threshold for the segmentation width spread.
+        prob_hi: High probability threshold for the segmentation width spread.
+        accept: If given, components it drops come back as None, and their widths and
+            probabilities are not measured (see the module docstring).
+
+    Returns:
+        One measurement (or None) per window, in order.
+
+    Raises:
+        ComponentInputError: If an input has the wrong dimensions or shapes.
+        EmptyComponentError: If a mask has no crack pixel.
+
+    """
+    n = len(masks)
+    checked = [_check_inputs(m, p) for m, p in zip(masks, probs or [None] * n, strict=True)]
+    if n == 0:
+        return []
+    atlas = pack([np.pad(m, _PAD).view(np.uint8) for m, _ in checked])
+    m8 = atlas.image
+    dt = np.zeros(m8.shape, dtype=np.float32)
+    skel = np.zeros(m8.shape, dtype=bool)
+    for i in range(n):  # per window, as for one component: OpenCV's radii can differ in the last
+        # bit with the image, and a thin crack needs fewer thinning passes than the batch's thickest
+        window = atlas.window(i, m8)
+        atlas.window(i, dt)[...] = cv2.distanceTransform(window, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        atlas.window(i, skel)[...] = skeletonize(window.view(bool))
+    topo = analyse_skeleton(skel, dt)
+    g = topo.graph
+    item = (atlas.owner[g.rows, g.cols] - 1).astype(np.int64)
+    origin = atlas.origin[item]
+    rows, cols = g.rows - origin[:, 0], g.cols - origin[:, 1]
+    radius = dt[g.rows, g.cols].astype(np.float64)
+    polylines = [p - _PAD for p in _branch_polylines(topo, rows, cols, origin, dt, m8)]
+    branch_order, branch_bounds = _groups(item[topo.branches.first], n)
+    lengths = [polyline_length(p) for p in polylines]
+    length = np.array(
+        [float(sum(lengths[b] for b in branch_order[branch_bounds[i] : branch_bounds[i + 1]])) for i in range(n)]
+    )
+    alive = np.ones(n, dtype=bool) if accept is None else accept.long_enough(length)
+    px_order, px_bounds = _groups(item, n)
+    sel = alive[item]
+    keep = ~_near_junctions(topo, item, radius, sel)
+    for i in np.flatnonzero(alive).tolist():  # a component with every pixel near a junction keeps them all
+        px = px_order[px_bounds[i] : px_bounds[i + 1]]
+        if not keep[px].any():
+            keep[px] = True
+    if accept is not None and accept.min_elongation > 0:
+        lower = 2.0 * radius - 1.0  # every local width is clamped to at least this
+        bound = np.zeros(n)
+        for i in np.flatnonzero(alive).tolist():
+            px = px_order[px_bounds[i] : px_bounds[i + 1]]
+            bound[i] = float(lower[px][keep[px]].mean())
+        alive &= accept.elongated(length, bound)
+        sel = alive[item]
+    mean_w, max_w = _widths(topo, skel, m8, dt, item, rows, cols, radius, keep, sel, alive)
+    if accept is not None:
+        alive &= accept.elongated(length, mean_w)
+    items = np.flatnonzero(alive)
+    mean_p, max_p, unc = _prob_stats(atlas, [p for _, p in checked], items, prob_lo, prob_hi, length)
+    area = np.bincount(atlas.owner.ravel()[np.flatnonzero(m8)] - 1, minlength=n)
+    n_end = np.bincount(item[g.degree == 1], minlength=n)
+    junctions = np.flatnonzero(topo.cluster_of >= 0)
+    cluster_item = np.zeros(topo.n_clusters, dtype=np.int64)
+    cluster_item[topo.cluster_of[junctions]] = item[junctions]
+    n_junctions = np.bincount(cluster_item, minlength=n)
+    out: list[CrackMeasurement | None] = [None] * n
+    for i in items.tolist():
+        px = px_order[px_bounds[i] : px_bounds[i + 1]]
+        out[i] = CrackMeasurement(
+            length_px=float(length[i]),
+            length_steps_px=float(((g.nbr[px] >= 0) * STEPS).sum() / 2.0),
+            mean_width_px=float(mean_w[i]),
+            max_width_px=float(max_w[i]),
+            width_seg_unc_px=float(unc[i]),
+            area_px=int(area[i]),
+            n_endpoints=int(n_end[i]),
+            n_junctions=int(n_junctions[i]),
+            mean_prob=float(mean_p[i]),
+            max_prob=float(max_p[i]),
+            branches=[polylines[b] for b in branch_order[branch_bounds[i] : branch_bounds[i + 1]].tolist()],
+            azimuth_deg=axial_azimuth(rows[px].astype(np.float64), cols[px].astype(np.float64)),
+        )
+    return out
+
+
+def _widths(
+    topo: Topology,
+    skel: NDArray[np.bool_],
+    m8: NDArray[np.uint8],
+    dt: NDArray[np.float32],
+    item: _I64,
+    rows: _I64,
+    cols: _I64,
+    radius: _F64,
+    keep: NDArray[np.bool_],
+    sel: NDArray[np.bool_],
+    alive: NDArray[np.bool_],
+) -> tuple[_F64, _F64]:
+    """Mean and robust maximum local width of the ``alive`` components, junction neighbourhoods excluded."""
+    g = topo.graph
+    n = alive.size
+    mean_w, max_w = np.full(n, np.nan), np.full(n, np.nan)
+    pixels = np.flatnonzero(sel)
+    if pixels.size == 0:
+        return mean_w, max_w
+    reach_r = np.ones(n)
+    np.maximum.at(reach_r, item[pixels], radius[pixels])
+    normals = local_normals(skel, g.rows[pixels], g.cols[pixels], _PCA_RADIUS)
+    origin = np.stack([g.rows[pixels] - rows[pixels], g.cols[pixels] - cols[pixels]], axis=1)
+    chords = chord_widths(
+        m8,
+        dt,
+        rows[pixels],
+        cols[pixels],
+        normals,
+        radius[pixels],
+        reach=np.ceil(reach_r[item[pixels]]) + 2.0,
+        origin=origin,
+    )
+    across = np.zeros(g.rows.size)
+    shortest = np.zeros(g.rows.size)
+    across[pixels] = chords[:, 0]  # along the normal
+    shortest[pixels] = chords.min(axis=1)  # also right at bends, where the normal is ill-defined
+    order, bounds = _groups(item, n)
+    for i in np.flatnonzero(alive).tolist():
+        px = order[bounds[i] : bounds[i + 1]]
+        mean_w[i] = float(across[px][keep[px]].mean())
+    branches = topo.branches.subset(alive[item[topo.branches.first]])
+    top = _running_max_widths(branches, item, shortest, keep & sel, n)
+    for i in np.flatnonzero(alive).tolist():
+        if top[i] < 0:
+            px = order[bounds[i] : bounds[i + 1]]
+            top[i] = float(shortest[px][keep[px]].max())
+        max_w[i] = max(float(top[i]), float(mean_w[i]))
+    return mean_w, max_w
 
 
 def measure_component(
@@ -281,36 +603,6 @@ def measure_component(
         EmptyComponentError: If ``mask`` has no crack pixel.
 
     """
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 2:
-        raise ComponentInputError(f"mask must be 2-D, got shape {mask.shape}")
-    if prob is not None and np.shape(prob) != mask.shape:
-        raise ComponentInputError(f"prob shape {np.shape(prob)} differs from mask shape {mask.shape}")
-    area = int(np.count_nonzero(mask))
-    if area == 0:
-        raise EmptyComponentError("mask has no crack pixel; pass a window containing the component")
-    padded = np.pad(mask, _PAD)
-    m8 = padded.astype(np.uint8)
-    dt = np.asarray(cv2.distanceTransform(m8, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), dtype=np.float32)
-    skel = skeletonize(padded)
-    topo = analyse_skeleton(skel, dt)
-    g = topo.graph
-    radius = dt[g.rows, g.cols].astype(np.float64)
-    polylines = [p - _PAD for p in _branch_polylines(topo, dt, m8)]
-    length = float(sum(polyline_length(p) for p in polylines))
-    mean_w, max_w = _widths(topo, m8, skel, radius)
-    mean_p, max_p, w_unc = _prob_stats(mask, prob, prob_lo, prob_hi, length)
-    return CrackMeasurement(
-        length_px=length,
-        length_steps_px=g.length_steps,
-        mean_width_px=mean_w,
-        max_width_px=max_w,
-        width_seg_unc_px=w_unc,
-        area_px=area,
-        n_endpoints=topo.n_endpoints,
-        n_junctions=topo.n_junctions,
-        mean_prob=mean_p,
-        max_prob=max_p,
-        branches=polylines,
-        azimuth_deg=axial_azimuth(g.rows.astype(np.float64), g.cols.astype(np.float64)),
-    )
+    meas = measure_components([mask], [prob], prob_lo, prob_hi)[0]
+    assert meas is not None  # nothing is dropped without a filter
+    return meas
