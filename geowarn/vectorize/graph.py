@@ -140,9 +140,9 @@ def _ranges(starts: _I64, sizes: _I64) -> _I64:
 def build_graph(skel: NDArray[np.bool_]) -> SkeletonGraph:
     """Graph of a thin skeleton image whose border rows and columns are empty."""
     rows, cols = (a.astype(np.int64) for a in np.nonzero(skel))
-    index = np.full(skel.shape, -1, dtype=np.int64)
+    index = np.full(skel.shape, -1, dtype=np.int32)
     index[rows, cols] = np.arange(rows.size)
-    nbr = np.stack([index[rows + dr, cols + dc] for dr, dc in OFFSETS], axis=1)
+    nbr = np.stack([index[rows + dr, cols + dc] for dr, dc in OFFSETS], axis=1).astype(np.int64)
     for k in range(0, 8, 2):  # diagonal directions
         dr, dc = OFFSETS[k]
         corner = skel[rows + dr, cols] | skel[rows, cols + dc]

@@ -386,8 +386,8 @@ def axial_azimuth(
 
 def _check_inputs(
     mask: NDArray[np.bool_], prob: NDArray[np.floating] | None
-) -> tuple[NDArray[np.bool_], NDArray[np.float64] | None]:
-    """Validated boolean mask and float64 probabilities."""
+) -> tuple[NDArray[np.bool_], NDArray[np.floating] | None]:
+    """Validated boolean mask and floating-point probabilities."""
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ComponentInputError(f"mask must be 2-D, got shape {mask.shape}")
@@ -395,12 +395,14 @@ def _check_inputs(
         raise ComponentInputError(f"prob shape {np.shape(prob)} differs from mask shape {mask.shape}")
     if not mask.any():
         raise EmptyComponentError("mask has no crack pixel; pass a window containing the component")
-    return mask, None if prob is None else np.asarray(prob, dtype=np.float64)
+    if prob is not None and not np.issubdtype(np.asarray(prob).dtype, np.floating):
+        prob = np.asarray(prob, dtype=np.float64)
+    return mask, None if prob is None else np.asarray(prob)
 
 
 def _prob_stats(
     atlas: Atlas,
-    probs: Sequence[NDArray[np.float64] | None],
+    probs: Sequence[NDArray[np.floating] | None],
     items: _I64,
     lo: float,
     hi: float,
@@ -412,17 +414,18 @@ def _prob_stats(
     items = np.array([i for i in items.tolist() if probs[i] is not None], dtype=np.int64)
     if items.size == 0:
         return mean_p, max_p, unc
-    p = np.zeros(atlas.image.shape)
+    p = np.zeros(atlas.image.shape, dtype=np.result_type(*[probs[i] for i in items.tolist()]))
     for i in items.tolist():
         atlas.window(i, p)[_PAD:-_PAD, _PAD:-_PAD] = probs[i]
     mask = atlas.image.view(bool)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     dilated = cv2.dilate(atlas.image, kernel).view(bool)
-    owner = atlas.owner.astype(np.int64) - 1
-    spread = np.bincount(owner[dilated & (p >= lo)], minlength=n) - np.bincount(owner[mask & (p >= hi)], minlength=n)
+    lo_hit = atlas.owner[dilated & (p >= np.float64(lo))] - 1  # compared as float64
+    hi_hit = atlas.owner[mask & (p >= np.float64(hi))] - 1
+    spread = np.bincount(lo_hit, minlength=n) - np.bincount(hi_hit, minlength=n)
     inside = np.flatnonzero(mask)
-    order, bounds = _groups(owner.ravel()[inside], n)
-    values = p.ravel()[inside[order]]
+    order, bounds = _groups(atlas.owner.ravel()[inside].astype(np.int64) - 1, n)
+    values = p.ravel()[inside[order]].astype(np.float64)
     for i in items.tolist():
         v = values[bounds[i] : bounds[i + 1]]
         mean_p[i], max_p[i] = float(v.mean()), float(v.max())

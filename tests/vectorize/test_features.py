@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import cv2
 import geopandas as gpd
 import numpy as np
 import pyogrio
@@ -13,7 +14,7 @@ import shapely
 from affine import Affine
 from rasterio.transform import from_origin
 from rasterio.windows import Window
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from geowarn.errors import InvalidRasterError, UnsupportedCRSError
 from geowarn.vectorize import (
@@ -22,6 +23,8 @@ from geowarn.vectorize import (
     POLYGON_LAYER,
     Component,
     StripLabeler,
+    features,
+    measure_component,
     vectorize_cracks,
     write_cracks_gpkg,
 )
@@ -222,3 +225,72 @@ def test_min_elongation_drops_blobs_keeps_cracks(tmp_path: Path) -> None:
     everything, _ = vectorize_cracks(path, None, comps, min_length_m=0.0, min_elongation=0.0)
     assert len(everything) == 2 and len(kept) == 1
     assert kept.iloc[0]["length_m"] == pytest.approx(180 * 0.02, rel=0.03)
+
+
+def noisy_scene(tmp_path: Path, seed: int = 3) -> tuple[Path, Path]:
+    """Mask and probability rasters of many random lines, blobs and specks."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((H, W), np.uint8)
+    for _ in range(40):
+        p, q = rng.integers(0, [W, H], 2), rng.integers(0, [W, H], 2)
+        q = p + (q - p) // int(rng.integers(2, 8))
+        cv2.line(mask, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 1, int(rng.integers(1, 6)))
+    mask |= (rng.random((H, W)) < 0.01).astype(np.uint8)
+    prob = np.where(mask == 1, rng.uniform(0.5, 1.0, (H, W)), rng.uniform(0.0, 0.6, (H, W)))
+    return write_tif(tmp_path / "mask.tif", mask), write_tif(
+        tmp_path / "prob.tif", np.round(prob * 255).astype(np.uint8)
+    )
+
+
+def test_band_and_batch_sizes_do_not_change_the_cracks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mask_path, prob_path = noisy_scene(tmp_path)
+    comps = components_of(mask_path)
+    args = {"min_length_m": 0.1, "min_elongation": 3.0}
+    polys, lines = vectorize_cracks(mask_path, prob_path, comps, **args)
+    assert 10 < len(polys) < len(comps)
+    monkeypatch.setattr(features, "BAND_ROWS", 12)  # most components read in a band of their own
+    monkeypatch.setattr(features, "BATCH_PIXELS", 2000)
+    polys_b, lines_b = vectorize_cracks(mask_path, prob_path, comps, **args)
+    for a, b in ((polys, polys_b), (lines, lines_b)):
+        assert a["crack_id"].tolist() == b["crack_id"].tolist()
+        for col in COLUMNS:
+            np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-6, err_msg=col)
+        assert shapely.equals_exact(a.geometry.to_numpy(), b.geometry.to_numpy(), 1e-9).all()
+
+
+def test_each_crack_measured_as_from_its_own_window(tmp_path: Path) -> None:
+    mask_path, prob_path = noisy_scene(tmp_path, seed=4)
+    comps = components_of(mask_path)
+    polys, _ = vectorize_cracks(mask_path, prob_path, comps, min_length_m=0.0)
+    rows = iter(polys.itertuples())
+    with rasterio.open(mask_path) as msrc, rasterio.open(prob_path) as psrc:
+        for comp in comps:
+            r0, c0 = max(comp.row0 - 2, 0), max(comp.col0 - 2, 0)
+            win = Window(c0, r0, min(comp.col1 + 2, W) - c0, min(comp.row1 + 2, H) - r0)
+            crack = (msrc.read(1, window=win) == 1).astype(np.uint8)
+            _, labels = cv2.connectedComponents(crack, connectivity=8)
+            own = labels == labels[comp.seed_row - r0, comp.seed_col - c0]
+            prob = psrc.read(1, window=win).astype(np.float32) / np.float32(255)
+            prob[(labels > 0) & ~own] = 0
+            meas = measure_component(own, prob)
+            if meas.length_px <= 0:
+                continue
+            row = next(rows)
+            assert row.length_m == pytest.approx(meas.length_px * GSD, rel=1e-9)
+            assert row.mean_width_m == pytest.approx(meas.mean_width_px * GSD, rel=1e-6)
+            assert row.max_width_m == pytest.approx(meas.max_width_px * GSD, rel=1e-6)
+            assert (row.n_pixels, row.n_branches) == (meas.area_px, len(meas.branches))
+            assert row.mean_prob == pytest.approx(meas.mean_prob, rel=1e-12)
+    assert next(rows, None) is None
+
+
+def test_promote_keeps_multi_geometries_and_converts_others() -> None:
+    ring = box(0, 0, 1, 1)
+    bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-intersecting
+    multi = MultiPolygon([ring])
+    gdf = gpd.GeoDataFrame(geometry=[multi, ring, bowtie, None], crs="EPSG:32633")
+    out = features._promote(gdf, "MultiPolygon")
+    assert out.geometry.iloc[0] is multi
+    assert out.geometry.iloc[1].equals(multi) and out.geometry.iloc[1].geom_type == "MultiPolygon"
+    assert out.geometry.iloc[2].is_valid and out.geometry.iloc[2].area == pytest.approx(2.0)
+    assert out.geometry.iloc[3] is None

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from geowarn.errors import GeowarnError
-from geowarn.vectorize import ComponentInputError, EmptyComponentError, measure_component
-from geowarn.vectorize.measure import polyline_length
+from geowarn.vectorize import ComponentInputError, CrackMeasurement, EmptyComponentError, measure_component
+from geowarn.vectorize.measure import CrackFilter, measure_components, polyline_length
 
 ANGLES = [0.0, 10.0, 22.5, 30.0, 45.0, 60.0, 90.0]
 WIDTHS = [3, 4, 5, 8, 12]
@@ -213,3 +213,72 @@ def test_branches_lie_on_the_crack() -> None:
     pts = np.rint(np.concatenate(m.branches)).astype(int)
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert grown[pts[:, 0], pts[:, 1]].all()
+
+
+def noisy_components(seed: int, n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Single 8-connected components like a noisy detector's: lines, blobs, specks, single pixels."""
+    rng = np.random.default_rng(seed)
+    masks, probs = [], []
+    for _ in range(n):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        img = np.zeros((h + 2, w + 2), np.uint8)
+        for _ in range(int(rng.integers(1, 4))):
+            p, q = rng.integers(0, [w + 2, h + 2], 2), rng.integers(0, [w + 2, h + 2], 2)
+            cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 1, int(rng.integers(1, 8)))
+        if rng.random() < 0.3:
+            img |= (rng.random(img.shape) < 0.4).astype(np.uint8)
+        _, labels = cv2.connectedComponents(img, connectivity=8)
+        mask = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+        masks.append(mask)
+        probs.append(np.where(mask, rng.uniform(0.4, 1.0, mask.shape), rng.uniform(0.0, 0.6, mask.shape)))
+    return masks, probs
+
+
+FIELDS = ("length_px", "length_steps_px", "mean_width_px", "max_width_px", "width_seg_unc_px", "mean_prob")
+
+
+def assert_same(a: CrackMeasurement, b: CrackMeasurement) -> None:
+    # Widths within 1e-6: OpenCV's distance transform can round a radius differently from run to run.
+    for name in FIELDS:
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-6, abs=1e-9), name
+    assert (a.area_px, a.n_endpoints, a.n_junctions, a.max_prob) == (
+        b.area_px,
+        b.n_endpoints,
+        b.n_junctions,
+        b.max_prob,
+    )
+    assert a.azimuth_deg == pytest.approx(b.azimuth_deg, abs=1e-9)
+    assert len(a.branches) == len(b.branches)
+    for p, q in zip(a.branches, b.branches, strict=True):
+        np.testing.assert_allclose(p, q, atol=1e-9)
+
+
+def test_batch_measures_each_component_as_alone() -> None:
+    masks, probs = noisy_components(11, 60)
+    batch = measure_components(masks, probs)
+    for mask, prob, meas in zip(masks, probs, batch, strict=True):
+        assert meas is not None
+        assert_same(meas, measure_component(mask, prob))
+
+
+@pytest.mark.parametrize(
+    ("min_length_m", "gsd_m", "min_elongation"), [(0.1, 0.02, 3.0), (0.0, 0.02, 3.0), (0.3, 0.01, 0.0), (0.05, 0.02, 8)]
+)
+def test_filter_drops_exactly_what_full_measurement_drops(
+    min_length_m: float, gsd_m: float, min_elongation: float
+) -> None:
+    masks, probs = noisy_components(12, 60)
+    accept = CrackFilter(min_length_m, gsd_m, min_elongation)
+    full = measure_components(masks, probs)
+    filtered = measure_components(masks, probs, accept=accept)
+    kept = 0
+    for f, m in zip(full, filtered, strict=True):
+        assert f is not None
+        passes = bool(accept.long_enough(np.array(f.length_px))) and bool(
+            accept.elongated(np.array(f.length_px), np.array(f.mean_width_px))
+        )
+        assert (m is not None) == passes
+        if m is not None:
+            assert_same(m, f)
+            kept += 1
+    assert 0 < kept < len(masks)
