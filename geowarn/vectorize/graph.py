@@ -33,6 +33,8 @@ _I64 = NDArray[np.int64]
 #: (drow, dcol) of the 8 neighbours; direction k and (k + 4) % 8 are opposite.
 OFFSETS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)], dtype=np.int64)
 STEPS = np.hypot(OFFSETS[:, 0], OFFSETS[:, 1])
+#: Diagonal direction -> its vertical and horizontal sides, e.g. (-1, -1) -> (-1, 0) and (0, -1).
+_CORNER_SIDES = {0: (1, 7), 2: (1, 3), 4: (5, 3), 6: (5, 7)}
 
 #: A terminal branch shorter than this many junction radii is a spur of the thinning.
 SPUR_RADII = 2.0
@@ -140,13 +142,20 @@ def _ranges(starts: _I64, sizes: _I64) -> _I64:
 def build_graph(skel: NDArray[np.bool_]) -> SkeletonGraph:
     """Graph of a thin skeleton image whose border rows and columns are empty."""
     rows, cols = (a.astype(np.int64) for a in np.nonzero(skel))
-    index = np.full(skel.shape, -1, dtype=np.int32)
-    index[rows, cols] = np.arange(rows.size)
-    nbr = np.stack([index[rows + dr, cols + dc] for dr, dc in OFFSETS], axis=1).astype(np.int64)
-    for k in range(0, 8, 2):  # diagonal directions
-        dr, dc = OFFSETS[k]
-        corner = skel[rows + dr, cols] | skel[rows, cols + dc]
-        nbr[corner, k] = -1
+    return _graph_of(rows, cols, skel.shape[1])
+
+
+def _graph_of(rows: _I64, cols: _I64, width: int) -> SkeletonGraph:
+    """Graph of skeleton pixels given in raster order, in an image ``width`` columns wide."""
+    flat = rows * width + cols
+    nbr = np.full((rows.size, 8), -1, dtype=np.int64)
+    for k, (dr, dc) in enumerate(OFFSETS.tolist()):
+        target = flat + dr * width + dc
+        pos = np.minimum(np.searchsorted(flat, target), max(flat.size - 1, 0))
+        found = flat[pos] == target
+        nbr[found, k] = pos[found]
+    for k, (vertical, horizontal) in _CORNER_SIDES.items():  # a diagonal step with an L-corner is dropped
+        nbr[(nbr[:, vertical] >= 0) | (nbr[:, horizontal] >= 0), k] = -1
     degree = (nbr >= 0).sum(axis=1).astype(np.int64)
     return SkeletonGraph(rows, cols, nbr, degree)
 
@@ -313,6 +322,8 @@ def analyse_skeleton(skel: NDArray[np.bool_], dt: NDArray[np.float32], max_passe
         sizes = spurs.sizes - 1
         tip = spurs.pixels[_ranges(spurs.bounds[:-1] + at_first, sizes)]
         skel[graph.rows[tip], graph.cols[tip]] = False
-        graph = build_graph(skel)
+        left = np.ones(graph.rows.size, dtype=bool)
+        left[tip] = False
+        graph = _graph_of(graph.rows[left], graph.cols[left], skel.shape[1])
         branches = trace_branches(graph)
     return _clusters(graph, branches, dt[graph.rows, graph.cols].astype(np.float64))

@@ -347,27 +347,51 @@ def _near_junctions(topo: Topology, item: _I64, radius: _F64, sel: NDArray[np.bo
     return near
 
 
-def _running_max_widths(branches: Branches, item: _I64, shortest: _F64, keep: NDArray[np.bool_], n: int) -> _F64:
-    """Per component, the maximum over branches of the running median of ``shortest`` (-1 if none kept).
+@dataclass
+class _MedianWindows:
+    """The pixels along each branch and the running-median window of each of them.
 
-    The running median takes ``MAX_WIDTH_MEDIAN`` samples, fewer near the branch ends,
-    and leaves branches of under 3 pixels as they are; only kept pixels count.
+    Attributes:
+        pixels: Pixel of each branch element (a loop's repeated first pixel left out).
+        groups: Per window size, the elements with that window and their window's pixels
+            (``MAX_WIDTH_MEDIAN`` samples, fewer near the branch ends; none under 3 pixels).
+
     """
-    sizes = branches.sizes - branches.closed  # a loop repeats its first pixel
-    first = np.repeat(branches.bounds[:-1], sizes)
-    pos = np.arange(first.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    px = branches.pixels[first + pos]
-    m = np.repeat(sizes, sizes)
-    half = np.where(m < 3, 0, np.minimum(MAX_WIDTH_MEDIAN // 2, (m - 1) // 2))
-    smooth = shortest[px]
-    for h in np.unique(half[half > 0]).tolist():
-        sel = np.flatnonzero(half == h)
-        idx = first[sel, None] + np.clip(pos[sel, None] + np.arange(-h, h + 1)[None, :], 0, m[sel, None] - 1)
-        smooth[sel] = np.median(shortest[branches.pixels[idx]], axis=1)
-    out = np.full(n, -1.0)
-    kept = keep[px]
-    np.maximum.at(out, item[px[kept]], smooth[kept])
-    return out
+
+    pixels: _I64
+    groups: list[tuple[_I64, _I64]]
+
+    @classmethod
+    def of(cls, branches: Branches) -> _MedianWindows:
+        """Windows of every branch element."""
+        sizes = branches.sizes - branches.closed
+        first = np.repeat(branches.bounds[:-1], sizes)
+        pos = np.arange(first.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        m = np.repeat(sizes, sizes)
+        half = np.where(m < 3, 0, np.minimum(MAX_WIDTH_MEDIAN // 2, (m - 1) // 2))
+        groups = []
+        for h in np.unique(half[half > 0]).tolist():
+            sel = np.flatnonzero(half == h)
+            idx = first[sel, None] + np.clip(pos[sel, None] + np.arange(-h, h + 1)[None, :], 0, m[sel, None] - 1)
+            groups.append((sel, branches.pixels[idx]))
+        return cls(branches.pixels[first + pos], groups)
+
+    def needed(self, keep: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Pixels whose width enters the running median at a kept pixel."""
+        out = keep.copy()
+        for sel, window in self.groups:
+            out[window[keep[self.pixels[sel]]].ravel()] = True
+        return out
+
+    def running_max(self, item: _I64, shortest: _F64, keep: NDArray[np.bool_], n: int) -> _F64:
+        """Per component, the maximum over kept pixels of the running median of ``shortest`` (-1 if none)."""
+        smooth = shortest[self.pixels]
+        for sel, window in self.groups:
+            smooth[sel] = np.median(shortest[window], axis=1)
+        out = np.full(n, -1.0)
+        kept = keep[self.pixels]
+        np.maximum.at(out, item[self.pixels[kept]], smooth[kept])
+        return out
 
 
 def axial_azimuth(
@@ -554,6 +578,8 @@ def _widths(
         return mean_w, max_w
     reach_r = np.ones(n)
     np.maximum.at(reach_r, item[pixels], radius[pixels])
+    windows = _MedianWindows.of(topo.branches.subset(alive[item[topo.branches.first]]))
+    pixels = np.flatnonzero(windows.needed(keep & sel))  # the others enter no width
     normals = local_normals(skel, g.rows[pixels], g.cols[pixels], _PCA_RADIUS)
     origin = np.stack([g.rows[pixels] - rows[pixels], g.cols[pixels] - cols[pixels]], axis=1)
     chords = chord_widths(
@@ -574,8 +600,7 @@ def _widths(
     for i in np.flatnonzero(alive).tolist():
         px = order[bounds[i] : bounds[i + 1]]
         mean_w[i] = float(across[px][keep[px]].mean())
-    branches = topo.branches.subset(alive[item[topo.branches.first]])
-    top = _running_max_widths(branches, item, shortest, keep & sel, n)
+    top = windows.running_max(item, shortest, keep & sel, n)
     for i in np.flatnonzero(alive).tolist():
         if top[i] < 0:
             px = order[bounds[i] : bounds[i + 1]]
