@@ -41,6 +41,7 @@ import cv2
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import rasterio
 import shapely
 from numpy.typing import NDArray
@@ -441,11 +442,24 @@ def _promote(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     return out
 
 
+@contextmanager
+def _gdal_config(**options: str) -> Iterator[None]:
+    """GDAL configuration options for pyogrio, restored afterwards."""
+    previous = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(previous)
+
+
 def write_cracks_gpkg(path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame) -> None:
     """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` to a GeoPackage.
 
     Existing layers of the same names are replaced; other layers are kept. Empty frames
-    still create their layers with the full schema.
+    still create their layers with the full schema. SQLite does not wait for the disk
+    after each transaction (``OGR_SQLITE_SYNCHRONOUS=OFF``): the file is written whole,
+    and ``geowarn detect`` moves it into place only once the run has succeeded.
 
     Raises:
         OutputError: If the file cannot be written.
@@ -454,9 +468,10 @@ def write_cracks_gpkg(path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.G
     path = Path(path)
     layers = ((POLYGON_LAYER, polygons, "MultiPolygon"), (CENTERLINE_LAYER, centerlines, "MultiLineString"))
     try:
-        for layer, gdf, kind in layers:
-            _promote(gdf, kind).to_file(
-                path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=kind, promote_to_multi=True
-            )
+        with _gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):  # no wait for the disk after each transaction
+            for layer, gdf, kind in layers:
+                _promote(gdf, kind).to_file(
+                    path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=kind, promote_to_multi=True
+                )
     except (OSError, DataSourceError, DataLayerError, FieldError, GeometryError) as exc:
         raise OutputError(f"cannot write crack layers to {path}: {exc}; check the folder is writable") from exc
