@@ -103,13 +103,15 @@ COLUMNS: dict[str, str] = {
 }
 
 
+_Transform = tuple[float, float, float, float, float, float]
+
+
 @dataclass
 class _Crack:
     """One measured crack before ids are assigned."""
 
     meas: CrackMeasurement
-    mask: NDArray[np.bool_]
-    transform: tuple[float, float, float, float, float, float]
+    transform: _Transform
 
 
 @contextmanager
@@ -154,9 +156,9 @@ def _to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def _polygons(cracks: Sequence[_Crack]) -> list[MultiPolygon]:
-    """Outline of each crack's pixels in map coordinates (as ``rasterio.features.shapes`` maps them)."""
-    atlas = pack([c.mask.view(np.uint8) for c in cracks])
+def _polygons(masks: Sequence[NDArray[np.bool_]], transforms: Sequence[_Transform]) -> list[MultiPolygon]:
+    """Outline of each mask's pixels in map coordinates (as ``rasterio.features.shapes`` maps them)."""
+    atlas = pack([m.view(np.uint8) for m in masks])
     labels = atlas.owner * atlas.image
     rings: list[NDArray[np.float64]] = []
     ring_bounds, piece_bounds, owner = [0], [0], []
@@ -170,15 +172,15 @@ def _polygons(cracks: Sequence[_Crack]) -> list[MultiPolygon]:
     xy = np.concatenate(rings)
     at = np.repeat(item, np.diff(piece_bounds))
     at = np.repeat(at, np.diff(ring_bounds))
-    a, b, c, d, e, f = np.array([k.transform for k in cracks], dtype=np.float64)[at].T
+    a, b, c, d, e, f = np.array(transforms, dtype=np.float64)[at].T
     x, y = xy[:, 0] - atlas.origin[at, 1], xy[:, 1] - atlas.origin[at, 0]
     mapped = np.stack([c + a * x + b * y, f + d * x + e * y], axis=1)
     pieces = shapely.from_ragged_array(
         shapely.GeometryType.POLYGON, mapped, (np.array(ring_bounds), np.array(piece_bounds))
     )
     order = np.argsort(item, kind="stable")
-    bounds = np.searchsorted(item[order], np.arange(len(cracks) + 1))
-    return [_outline(pieces[order[bounds[i] : bounds[i + 1]]]) for i in range(len(cracks))]
+    bounds = np.searchsorted(item[order], np.arange(len(masks) + 1))
+    return [_outline(pieces[order[bounds[i] : bounds[i + 1]]]) for i in range(len(masks))]
 
 
 def _outline(pieces: NDArray[np.object_]) -> MultiPolygon:
@@ -266,7 +268,7 @@ class _Batch:
 
     masks: list[NDArray[np.bool_]]
     probs: list[NDArray[np.float32] | None]
-    transforms: list[tuple[float, float, float, float, float, float]]
+    transforms: list[_Transform]
 
 
 def _read_batch(
@@ -306,13 +308,15 @@ def _read_batch(
 
 def _measure_batch(batch: _Batch, accept: CrackFilter) -> tuple[list[_Crack], list[MultiPolygon]]:
     """Measure the components of a batch; the cracks that pass ``accept`` and their outlines."""
-    measured = measure_components(batch.masks, batch.probs, accept=accept)
-    cracks = [
-        _Crack(meas, mask, transform)
-        for meas, mask, transform in zip(measured, batch.masks, batch.transforms, strict=True)
-        if meas is not None
-    ]
-    return cracks, _polygons(cracks) if cracks else []
+    cracks: list[_Crack] = []
+    masks: list[NDArray[np.bool_]] = []
+    for meas, mask, transform in zip(
+        measure_components(batch.masks, batch.probs, accept=accept), batch.masks, batch.transforms, strict=True
+    ):
+        if meas is not None:
+            cracks.append(_Crack(meas, transform))
+            masks.append(mask)
+    return cracks, _polygons(masks, [c.transform for c in cracks]) if cracks else []
 
 
 def _frame(columns: dict[str, Any], geoms: Sequence[BaseGeometry] | NDArray[np.object_], crs: Any) -> gpd.GeoDataFrame:
