@@ -6,7 +6,7 @@ end-to-end Mpx/s, per-stage seconds, tiles/s, the number of cracks and the vecto
 rate (cracks per second of the vectorize stage), and the child's peak RSS.
 
 Backgrounds:
-    synthetic  ``geowarn.synthetic`` terrain with cracks in about 10 % of the 256-px tiles.
+    synthetic  ``geowarn.harness.synthetic`` terrain with cracks in about 10 % of the 256-px tiles.
     natural    real crack-free drone frames (``natural/no-crack``), cross-faded on a grid,
                with real crack photos (``crack-seg/*/test``) scaled to 2-6 px wide cracks
                pasted into about 3 % of the tiles (see ``natural_scene.py``); the detector
