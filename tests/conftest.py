@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +127,33 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("hardening")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the session (``tests/pg.py``); skips with the reason when none starts."""
+    from tests.pg import postgres_server
+
+    try:
+        context = postgres_server()
+        server = context.__enter__()
+    except RuntimeError as exc:
+        pytest.skip(f"no PostgreSQL: {exc}")
+    try:
+        yield server
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Runs a test on SQLite and on PostgreSQL: ``$GEOWARN_DB`` names a fresh PostgreSQL database for the second.
+
+    Returns the PostgreSQL URL, or None on SQLite (each workspace's own file).
+    """
+    if request.param == "sqlite":
+        monkeypatch.delenv("GEOWARN_DB", raising=False)
+        return None
+    url: str = request.getfixturevalue("pg_server").create_database()
+    monkeypatch.setenv("GEOWARN_DB", url)
+    return url

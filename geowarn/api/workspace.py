@@ -23,6 +23,7 @@ from geowarn.workspace.sites import (
     SurveyInfo,
     add_site,
     add_survey,
+    configure_site,
     list_sites,
     list_surveys,
     remove_survey,
@@ -108,6 +109,15 @@ class Workspace:
         """
         return add_site(self._dir, site, name, Path(config) if config is not None else None)
 
+    def configure_site(self, site: str, *, name: str | None = None, config: str | Path | None = None) -> SiteInfo:
+        """Rename a site or give it another YAML (validated now); None keeps the current value.
+
+        Raises:
+            ConfigError: no such site, a bad name or an invalid config.
+
+        """
+        return configure_site(self._dir, site, name, Path(config) if config is not None else None)
+
     def sites(self) -> list[SiteInfo]:
         """Every site with its surveys, tracked cracks, level and open acknowledgements."""
         return list_sites(self._dir)
@@ -184,6 +194,7 @@ class Workspace:
         deliver: bool = True,
         retry_failed: bool = False,
         cascade: Cascade | None = None,
+        overdue_days: float | None = None,
     ) -> MonitorReport:
         """Process the pending surveys of ``site`` (or every site): detect, register, track, assess, alert.
 
@@ -197,6 +208,7 @@ class Workspace:
             deliver: send due alerts afterwards (else they wait in the outbox).
             retry_failed: process surveys that failed before once more.
             cascade: models already loaded (``geowarn.pipeline.detect.load_cascade``).
+            overdue_days: how often a survey is expected, instead of the site's ``rules.overdue_days``.
 
         Returns:
             One ``SurveyResult`` per survey processed (``report.surveys``), the overdue checks and
@@ -213,7 +225,15 @@ class Workspace:
         else:
             detect_config = load_detect_config(Path(detect) if detect else None, None, MONITOR_DETECT_DEFAULTS)
         processor = Processor(self._dir, detect_config, cascade=cascade)
-        return monitor(self._dir, site, processor=processor, today=today, deliver=deliver, retry_failed=retry_failed)
+        return monitor(
+            self._dir,
+            site,
+            processor=processor,
+            today=today,
+            deliver=deliver,
+            retry_failed=retry_failed,
+            overdue_days=overdue_days,
+        )
 
     # --- tracked cracks
 
@@ -255,11 +275,20 @@ class Workspace:
         """Outbox rows, oldest first; ``status``: only ``pending``, ``sent``, ``failed`` or ``cancelled``."""
         return list_deliveries(self._dir.store, status)
 
-    def flush_outbox(self, *, force: bool = False, now: dt.datetime | None = None) -> FlushReport:
+    def flush_outbox(
+        self, *, force: bool = False, now: dt.datetime | None = None, reminders: bool = True
+    ) -> FlushReport:
         """Queue the due reminders of unacknowledged alerts, then send the due deliveries.
 
-        ``force``: also those still waiting out their backoff; ``now``: the time (default: now, UTC).
+        ``force``: also those still waiting out their backoff; ``now``: the time (default: now, UTC);
+        ``reminders``: False sends what is queued without queueing reminders (see :meth:`queue_reminders`).
         """
         from geowarn.pipeline.deliver import flush_site_outbox
 
-        return flush_site_outbox(self._dir, force=force, now=now)
+        return flush_site_outbox(self._dir, force=force, now=now, reminders=reminders)
+
+    def queue_reminders(self, *, now: dt.datetime | None = None) -> list[int]:
+        """Queue the reminders of unacknowledged orange/red alerts due at ``now``; returns the new delivery ids."""
+        from geowarn.pipeline.deliver import queue_site_reminders
+
+        return queue_site_reminders(self._dir, now)

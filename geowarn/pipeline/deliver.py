@@ -27,17 +27,25 @@ def reason(exc: BaseException) -> str:
     return redact(text if isinstance(exc, GeowarnError) else f"{type(exc).__name__}: {text}")
 
 
-def flush_site_outbox(ws: WorkspaceDir, *, force: bool = False, now: datetime | None = None) -> FlushReport:
-    """Queue the due reminders, then send the due deliveries of every site with its configured channels.
+def flush_site_outbox(
+    ws: WorkspaceDir, *, force: bool = False, now: datetime | None = None, reminders: bool = True
+) -> FlushReport:
+    """Queue the due reminders (unless not ``reminders``), then send the due deliveries of every site.
 
     Reminders that cannot be queued (logged as an error) never keep the due deliveries from going out.
     """
-    try:
-        queue_reminders(ws.store, now or datetime.now(UTC), ws.site_config)
-    except Exception as exc:
-        log_event(log, "reminders not queued", level=logging.ERROR, error=reason(exc))
+    if reminders:
+        try:
+            queue_site_reminders(ws, now)
+        except Exception as exc:
+            log_event(log, "reminders not queued", level=logging.ERROR, error=reason(exc))
 
     def base_dir(site: Site) -> Path | None:
         return Path(site.config_path).parent if site.config_path else ws.home
 
     return flush_outbox(ws.store, site_channels(base_dir, ws.site_config), force=force, now=now)
+
+
+def queue_site_reminders(ws: WorkspaceDir, now: datetime | None = None) -> list[int]:
+    """Queue the reminders due at ``now`` (default: now, UTC) with each site's rules; returns the new delivery ids."""
+    return queue_reminders(ws.store, now or datetime.now(UTC), ws.site_config)

@@ -456,9 +456,16 @@ class SiteStoppedError(Exception):
 
 
 def monitor_site(
-    ws: WorkspaceDir, slug: str, processor: Processor, today: date, retry_failed: bool = False
+    ws: WorkspaceDir,
+    slug: str,
+    processor: Processor,
+    today: date,
+    retry_failed: bool = False,
+    overdue_days: float | None = None,
 ) -> list[SurveyResult | OverdueResult]:
     """One site's unit of work: its pending surveys in date order, then its overdue check.
+
+    ``overdue_days``: how often a survey is expected, instead of the site's ``rules.overdue_days``.
 
     Raises:
         SiteStoppedError: the surveys stopped short (models that do not load...); the overdue check ran.
@@ -469,6 +476,9 @@ def monitor_site(
     with ws.store.transaction() as session:
         site = get_site(session, slug)
         config = ws.site_config(site)
+        if overdue_days is not None:
+            rules = config.rules.model_copy(update={"overdue_days": overdue_days})
+            config = config.model_copy(update={"rules": rules})
         if retry_failed:
             session.execute(
                 update(Survey).where(Survey.site_id == site.id, Survey.status == "failed").values(status="pending")
@@ -505,8 +515,11 @@ def monitor(
     today: date | None = None,
     deliver: bool = True,
     retry_failed: bool = False,
+    overdue_days: float | None = None,
 ) -> MonitorReport:
     """Process pending surveys of one site (or all), check for overdue surveys, then send due alerts.
+
+    ``overdue_days``: how often a survey is expected, instead of each site's ``rules.overdue_days``.
 
     A site that cannot be monitored is recorded (``sites.error``) and reported as a
     :class:`SiteFailure`; the other sites and the deliveries go on.
@@ -526,7 +539,7 @@ def monitor(
         )
     for slug in slugs:
         try:
-            report.results += monitor_site(ws, slug, processor, today, retry_failed)
+            report.results += monitor_site(ws, slug, processor, today, retry_failed, overdue_days)
         except Exception as exc:
             if isinstance(exc, SiteStoppedError):
                 report.results += exc.results

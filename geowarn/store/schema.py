@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
@@ -22,7 +24,9 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -269,3 +273,74 @@ class Delivery(Base):
     provider_ref: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+#: States of a file in a drop folder: waiting (seen, not yet stable) → ingesting (claimed) → ingested
+#: (its survey added) | refused (the reason in ``error``; tried again once the file or the programme changes).
+FILE_STATES = ("waiting", "ingesting", "ingested", "refused")
+
+
+class IngestedFile(Base):
+    """The service's ledger of files found in a site's drop folder: each becomes a survey once, across restarts.
+
+    A file is stable when its ``size`` and ``mtime_ns`` have not changed since ``unchanged_since`` for the
+    settle period; ``claimed_by`` / ``claimed_until`` lease it to the process ingesting it
+    (``geowarn.store.lease``), so two processes never ingest one file.
+    """
+
+    __tablename__ = "ingested_files"
+    __table_args__ = (UniqueConstraint("site_id", "path", name="uq_ingested_files_site_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    unchanged_since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    acquired_on: Mapped[date | None] = mapped_column(Date)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    programme: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the site's programme at a refusal
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ingested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ServiceLock(Base):
+    """A named lease (``service``: the one scheduler of a database), renewed by its holder while it runs."""
+
+    __tablename__ = "service_locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobResult(Base):
+    """The last run of each scheduled job (``geowarn jobs list``)."""
+
+    __tablename__ = "job_results"
+
+    job_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | stopped
+    message: Mapped[str | None] = mapped_column(Text)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str | None] = mapped_column(String(200))
+
+
+#: APScheduler's job store (``SQLAlchemyJobStore``), created by the migrations like every other table:
+#: the same columns as APScheduler 3 defines, so that its own ``create(checkfirst=True)`` finds it there.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

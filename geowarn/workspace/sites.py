@@ -58,6 +58,27 @@ def add_site(ws: WorkspaceDir, slug: str, name: str | None = None, config: Path 
         raise exists from None
 
 
+def configure_site(ws: WorkspaceDir, slug: str, name: str | None = None, config: Path | None = None) -> SiteInfo:
+    """Give an existing site another name and/or YAML config (validated now; None keeps the current one).
+
+    Raises:
+        ConfigError: no such site, a bad name or an invalid config.
+
+    """
+    if name is not None:
+        name = inputs.entered("site name", name, inputs.one_line)
+    if config is not None:
+        load_site_config(config)
+        config = config.resolve()
+    with ws.store.transaction() as session:
+        site = lock_site(session, slug)
+        if name is not None:
+            site.name = name
+        if config is not None:
+            site.config_path = str(config)
+        return _summary(session, site)
+
+
 @dataclass(frozen=True)
 class SurveyAdded:
     """Outcome of ``survey add`` (and ``replace``, ``retry``): the survey and whether it was new."""

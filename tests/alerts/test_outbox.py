@@ -18,6 +18,9 @@ from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 from tests.conftest import soil_rgb, write_geotiff
 
+# Run on SQLite and on PostgreSQL (tests/pg.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -26,6 +26,9 @@ from geowarn.workspace.sites import add_site
 from tests.alerts.conftest import LoopbackServer
 from tests.hardening import tally
 
+# Run on SQLite and on PostgreSQL (tests/pg.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
+
 
 def workspace(tmp_path: Path, yaml_text: str = "") -> WorkspaceDir:
     ws = open_workspace(tmp_path / "home")

@@ -16,6 +16,9 @@ from geowarn.store.schema import Alert, Delivery
 from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site
 
+# Run on SQLite and on PostgreSQL (tests/pg.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
+
 SITE_YAML = """
 rules:
   ack_reminders: {orange: 24, red: 4, max_reminders: 3}
