@@ -15,9 +15,9 @@ The Python API (the command line is a thin layer over it)::
 
 - :func:`detect` → :class:`Detection`: ``cracks`` and ``centerlines`` (GeoDataFrames in the raster's
   CRS), ``probability_path``, ``mask_path`` and ``summary`` (the run record).
-- :class:`Workspace`: ``add_site``, ``sites``, ``site``, ``add_survey``, ``retry_survey``,
+- :class:`Workspace`: ``add_site``, ``configure_site``, ``sites``, ``site``, ``add_survey``, ``retry_survey``,
   ``replace_survey``, ``remove_survey``, ``surveys``, ``monitor``, ``cracks``, ``crack_history``,
-  ``alerts``, ``acknowledge``, ``deliveries``, ``flush_outbox``.
+  ``alerts``, ``acknowledge``, ``deliveries``, ``flush_outbox``, ``queue_reminders``.
 - :func:`load_settings`: any settings file, validated, with one error format.
 - Errors: every one is a :class:`GeowarnError` and the matching builtin (``ConfigError`` is a
   ``ValueError``...).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ def pg_server() -> Iterator[Any]:
         context = postgres_server()
         server = context.__enter__()
     except RuntimeError as exc:
+        if os.environ.get("GEOWARN_REQUIRE_PG") == "1":  # CI: PostgreSQL must run, not skip
+            pytest.fail(f"no PostgreSQL although GEOWARN_REQUIRE_PG=1: {exc}")
         pytest.skip(f"no PostgreSQL: {exc}")
     try:
         yield server

@@ -78,7 +78,7 @@ def job_specs(programmes: Programmes) -> list[JobSpec]:
     return specs
 
 
-class StoredJobsScheduler(BackgroundScheduler):
+class StoredJobsScheduler(BackgroundScheduler):  # type: ignore[misc]
     """APScheduler's background scheduler, which runs jobs only while running.
 
     APScheduler 3 looks for due jobs once more after ``shutdown`` and, finding its executors shut
