@@ -59,4 +59,9 @@ def test_shipped_default_config_is_valid() -> None:
     "path", sorted((Path(__file__).resolve().parents[2] / "pipelines").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_pipeline_detect_settings_are_valid(path: Path) -> None:
-    load_detect_config(path)
+    from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS
+    from geowarn.service.programme import load_programmes
+
+    for site in load_programmes(path.parent).sites.values():
+        if isinstance(site.detect, dict):
+            load_detect_config(None, site.detect, MONITOR_DETECT_DEFAULTS, overrides_from=str(path))
