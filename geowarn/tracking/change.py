@@ -133,7 +133,7 @@ def classify_rates(
 
 def count_phrase(counts: Mapping[str, int]) -> str:
     """``"1 crack extending, 2 new, 2 shrinking or partly lost"`` from counts per class (zeros left out)."""
-    parts = []
+    parts: list[str] = []
     for change in CHANGES:
         n = counts.get(change, 0)
         if n and change != STABLE:

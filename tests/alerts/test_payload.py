@@ -80,10 +80,7 @@ def test_idempotency_key_is_stable_and_distinct(make_payload: MakePayload) -> No
 
 def test_subject(make_payload: MakePayload) -> None:
     assert make_payload().subject() == "[geowarn] ORANGE – North slope: 1 crack extending, 1 new (up from YELLOW)"
-    assert (
-        make_payload(previous_level="orange").subject()
-        == "[geowarn] ORANGE – North slope: 1 crack extending, 1 new"
-    )
+    assert make_payload(previous_level="orange").subject() == "[geowarn] ORANGE – North slope: 1 crack extending, 1 new"
     assert make_payload(level="green", previous_level="red").subject() == (
         "[geowarn] GREEN – North slope: all clear (down from RED)"
     )
