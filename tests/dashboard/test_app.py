@@ -187,3 +187,15 @@ def test_errors_do_not_leak_tracebacks(workspace: geowarn.Workspace) -> None:
     client = TestClient(app, raise_server_exceptions=False)
     reply = client.get("/boom")
     assert reply.status_code == 500 and "secret internals" not in reply.text and "Traceback" not in reply.text
+
+
+def test_a_geologist_acknowledges_with_a_comment(client: TestClient, workspace: geowarn.Workspace) -> None:
+    alert_id = next(a.id for a in workspace.alerts("slope-a") if a.level == "yellow")
+    sign_in(client, "gina")
+    reply = client.post(
+        f"/sites/slope-a/alerts/{alert_id}/ack", data={"csrf_token": csrf(client), "note": "checked on site"}
+    )
+    assert reply.status_code == 303 and reply.headers["location"].endswith("?acked=true")
+    info = workspace.alert(alert_id)
+    assert (info.info.acked_by, info.ack_note) == ("gina", "checked on site")
+    assert "Acknowledged by <b>gina</b>" in client.get(reply.headers["location"]).text
