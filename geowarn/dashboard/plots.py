@@ -60,7 +60,9 @@ def inverse_velocity_chart(history: gpd.GeoDataFrame) -> str | None:
         when = date.fromisoformat(str(last["when"]))
         low = date.fromisoformat(str(last.get("low") or last["when"]))
         high = date.fromisoformat(str(last.get("high") or last["when"]))
-        axes.axvspan(date2num(low), date2num(high), color="#c62828", alpha=0.15, label="time-of-failure window (10-90 %)")
+        axes.axvspan(
+            date2num(low), date2num(high), color="#c62828", alpha=0.15, label="time-of-failure window (10-90 %)"
+        )
         axes.axvline(date2num(when), color="#c62828", linestyle="--", label=f"time of failure {when.isoformat()}")
         axes.plot([points[-1][0], when], [points[-1][1], 0.0], ":", color="#c62828")
     axes.set(title="Inverse velocity (Fukuzono)", ylabel="day / mm")

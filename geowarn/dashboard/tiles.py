@@ -8,6 +8,8 @@ a path from the request, so a tile route cannot read any other file.
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from functools import cache
 
 from PIL import Image
@@ -36,6 +38,21 @@ def _probability_colormap() -> dict[int, tuple[int, int, int, int]]:
 PROBABILITY_COLORMAP = _probability_colormap()
 
 
+#: Rasters kept open per worker thread (a rasterio dataset must not be shared between threads).
+OPEN_PER_THREAD = 8
+_local = threading.local()
+
+
+def _reader(path: str) -> Reader:
+    """The open reader of ``path`` in the calling thread (opening a COG costs more than reading one tile from it)."""
+    readers: OrderedDict[str, Reader] = _local.__dict__.setdefault("readers", OrderedDict())
+    reader = readers.pop(path, None) or Reader(path)
+    readers[path] = reader
+    while len(readers) > OPEN_PER_THREAD:
+        readers.popitem(last=False)[1].close()
+    return reader
+
+
 @cache
 def empty_tile() -> bytes:
     """A fully transparent tile (PNG)."""
@@ -48,13 +65,13 @@ def render_tile(path: str, x: int, y: int, z: int, *, probability: bool = False)
     """Tile ``z/x/y`` of raster ``path`` as PNG: RGB with its no-data transparent, or the coloured probability."""
     if not MIN_ZOOM <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
         return empty_tile()
-    with Reader(path) as reader:
-        if z < reader.minzoom - ZOOM_OUT_LEVELS or not reader.tile_exists(x, y, z):
-            return empty_tile()
-        try:
-            image = reader.tile(x, y, z, tilesize=TILE_SIZE, indexes=1 if probability else (1, 2, 3))
-        except TileOutsideBounds:
-            return empty_tile()
+    reader = _reader(path)
+    if z < reader.minzoom - ZOOM_OUT_LEVELS or not reader.tile_exists(x, y, z):
+        return empty_tile()
+    try:
+        image = reader.tile(x, y, z, tilesize=TILE_SIZE, indexes=1 if probability else (1, 2, 3))
+    except TileOutsideBounds:
+        return empty_tile()
     if probability:
         return bytes(image.render(img_format="PNG", colormap=PROBABILITY_COLORMAP))
     return bytes(image.render(img_format="PNG"))
