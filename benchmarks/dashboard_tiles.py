@@ -4,7 +4,9 @@ Writes a synthetic RGB COG (default 20,000 x 20,000 px, 2 cm, DEFLATE, internal 
 into --work, then renders random tiles at the zooms a geologist uses (the raster's minimum zoom to
 its native zoom) and prints the timings.
 
-    python benchmarks/dashboard_tiles.py [--size 20000] [--tiles 300] [--work .bench]
+Then times the site page's crack layer (GeoJSON of --cracks centrelines).
+
+    python benchmarks/dashboard_tiles.py [--size 20000] [--tiles 300] [--cracks 5000] [--work .bench]
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from datetime import date
 from pathlib import Path
 
 import morecantile
@@ -43,11 +46,38 @@ def write_cog(path: Path, size: int) -> None:
         dst.build_overviews(factors, Resampling.average)
 
 
+def crack_layer_seconds(n: int) -> float:
+    """Seconds to build the site page's crack layer (GeoJSON in WGS 84) for ``n`` cracks."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from geowarn.dashboard.mapdata import CRACK_PROPERTIES, crack_features
+    from geowarn.workspace.sites import SurveyInfo
+
+    rng = np.random.default_rng(1)
+    x0, y0 = 500000.0 + rng.uniform(0, 400, n), 5200000.0 - rng.uniform(0, 400, n)
+    lines = [
+        LineString(np.c_[x + np.cumsum(rng.normal(0.05, 0.02, 30)), y + rng.normal(0, 0.02, 30)])
+        for x, y in zip(x0, y0, strict=True)
+    ]
+    frame = gpd.GeoDataFrame(
+        {"crack_id": range(1, n + 1), "change": "stable", **dict.fromkeys(CRACK_PROPERTIES, 0.1)},
+        geometry=lines,
+        crs="EPSG:32633",
+    )
+    frame["centerline"] = frame.geometry
+    survey = SurveyInfo(1, date(2026, 5, 1), "processed", "", None, None, (0.1, -0.1), None)
+    started = time.perf_counter()
+    crack_features(frame, survey, "bench")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=20000)
     parser.add_argument("--tiles", type=int, default=300)
     parser.add_argument("--work", type=Path, default=Path(".bench"))
+    parser.add_argument("--cracks", type=int, default=5000, help="cracks in the crack-layer timing")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     path = args.work / f"ortho_{args.size}.tif"
@@ -75,6 +105,8 @@ def main() -> None:
         f"tiles from a {args.size:,} x {args.size:,} px COG, zooms {zooms.start}-{zooms.stop - 1}, {args.tiles} tiles: "
         f"p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, max {ms.max():.1f} ms"
     )
+
+    print(f"crack layer of {args.cracks:,} cracks (GeoJSON, WGS 84): {crack_layer_seconds(args.cracks):.2f} s")
 
 
 if __name__ == "__main__":

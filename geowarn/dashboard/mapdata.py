@@ -111,20 +111,29 @@ def crack_features(cracks: gpd.GeoDataFrame, shown_on: SurveyInfo, site: str) ->
     if cracks.empty or cracks.crs is None:
         return {"type": "FeatureCollection", "features": []}
     dx, dy = shown_on.frame_offset_m or (0.0, 0.0)
-    lines = cracks["centerline"].translate(-dx, -dy).simplify(0.005).to_crs("EPSG:4326")
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    moved = shapely.transform(
+        shapely.simplify(np.asarray(cracks["centerline"].values), 0.005), lambda xy: xy - (dx, dy)
+    )
+    lines = gpd.GeoSeries(moved, crs=cracks.crs).to_crs("EPSG:4326")
+    geometries = [shapely.geometry.mapping(line) for line in lines.values]
+    columns = [name for name in ("crack_id", "change", *CRACK_PROPERTIES) if name in cracks.columns]
     features = []
-    for (_, row), line in zip(cracks.iterrows(), lines, strict=True):
-        change = row.get("change") or STABLE
-        properties = {name: _value(row.get(name)) for name in CRACK_PROPERTIES}
+    for row, geometry in zip(cracks[columns].to_dict("records"), geometries, strict=True):
+        crack_id, change = int(row.pop("crack_id")), row.pop("change", None) or STABLE
+        properties = {name: _value(value) for name, value in row.items()}
         features.append(
             {
                 "type": "Feature",
-                "geometry": line.__geo_interface__,
+                "geometry": geometry,
                 "properties": {
-                    "crack_id": int(row["crack_id"]),
+                    "crack_id": crack_id,
                     "change": change,
                     "colour": CHANGE_COLOURS.get(change, CHANGE_COLOURS[STABLE]),
-                    "url": f"/sites/{site}/cracks/{int(row['crack_id'])}",
+                    "url": f"/sites/{site}/cracks/{crack_id}",
                     **properties,
                 },
             }
