@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from geowarn import inputs
 from geowarn.errors import ConfigError
@@ -29,6 +31,16 @@ class AlertInfo:
     acked_by: str | None
     reasons: list[str]
     deliveries: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    """One alert in full: its payload (``AlertPayload`` as JSON), evidence map and acknowledgement note."""
+
+    info: AlertInfo
+    payload: dict[str, Any]
+    evidence_path: str | None
+    ack_note: str | None
 
 
 @dataclass(frozen=True)
@@ -82,23 +94,42 @@ def list_alerts(store: Store, site_slug: str | None = None, *, unacked: bool = F
         if unacked:
             query = query.where(Alert.requires_ack.is_(True), Alert.acked_at.is_(None))
         for alert, slug in session.execute(query):
-            deliveries = session.scalars(select(Delivery).where(Delivery.alert_id == alert.id)).all()
-            rows.append(
-                AlertInfo(
-                    id=alert.id,
-                    site=slug,
-                    created=alert.created_at.isoformat(timespec="seconds"),
-                    level=alert.level,
-                    previous_level=alert.previous_level,
-                    survey_date=alert.payload.get("survey_date"),
-                    requires_ack=alert.requires_ack,
-                    acked_at=alert.acked_at.isoformat(timespec="seconds") if alert.acked_at else None,
-                    acked_by=alert.acked_by,
-                    reasons=alert.payload.get("reasons", []),
-                    deliveries={d.status: sum(x.status == d.status for x in deliveries) for d in deliveries},
-                )
-            )
+            rows.append(_info(session, alert, slug))
     return rows
+
+
+def _info(session: Session, alert: Alert, slug: str) -> AlertInfo:
+    deliveries = session.scalars(select(Delivery).where(Delivery.alert_id == alert.id)).all()
+    return AlertInfo(
+        id=alert.id,
+        site=slug,
+        created=alert.created_at.isoformat(timespec="seconds"),
+        level=alert.level,
+        previous_level=alert.previous_level,
+        survey_date=alert.payload.get("survey_date"),
+        requires_ack=alert.requires_ack,
+        acked_at=alert.acked_at.isoformat(timespec="seconds") if alert.acked_at else None,
+        acked_by=alert.acked_by,
+        reasons=alert.payload.get("reasons", []),
+        deliveries={d.status: sum(x.status == d.status for x in deliveries) for d in deliveries},
+    )
+
+
+def get_alert(store: Store, alert_id: int) -> AlertDetail:
+    """One alert in full.
+
+    Raises:
+        ConfigError: no such alert.
+
+    """
+    alert_id = inputs.entered("alert id", alert_id, inputs.row_id)
+    with store.transaction() as session:
+        row = session.execute(select(Alert, Site.slug).join(Site, Site.id == Alert.site_id).where(Alert.id == alert_id))
+        found = row.first()
+        if found is None:
+            raise ConfigError(f"alert {alert_id} does not exist; list them with: geowarn alerts list")
+        alert, slug = found
+        return AlertDetail(_info(session, alert, slug), dict(alert.payload), alert.evidence_path, alert.ack_note)
 
 
 def ack_alert(store: Store, alert_id: int, by: str, note: str | None = None) -> Acknowledgement:

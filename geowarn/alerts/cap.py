@@ -30,6 +30,7 @@ from typing import Literal
 from geowarn.alerts.payload import LEVEL_RANK, AlertPayload
 from geowarn.alerts.render import render_text
 from geowarn.errors import ConfigError
+from geowarn.tracking.change import EXTENDING, NEW, OPENING, SHRINKING, STABLE
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_CONTENT_TYPE = "application/cap+xml"
@@ -50,6 +51,15 @@ DEFAULT_INSTRUCTIONS: dict[str, str] = {
     "red": "Keep people out of the area below the cracks and follow the site emergency plan.",
     "green": "Crack growth is within measurement uncertainty; continue routine monitoring.",
     "nodata": "The latest survey could not be evaluated; check the data and repeat the survey.",
+}
+
+#: ``geowarn:<name>Cracks`` parameters: the cracks of each change class (``geowarn.tracking.change``).
+CAP_CHANGE_NAMES: dict[str, str] = {
+    EXTENDING: "extending",
+    OPENING: "opening",
+    NEW: "new",
+    SHRINKING: "shrinkingOrPartlyLost",
+    STABLE: "stable",
 }
 
 _SENDER_FORBIDDEN = re.compile(r"[\s,<&]")
@@ -82,9 +92,9 @@ def _parameters(payload: AlertPayload) -> list[tuple[str, str]]:
         ("geowarn:alertId", str(payload.alert_id)),
         ("geowarn:surveyId", str(payload.survey_id)),
         ("geowarn:surveyDate", payload.survey_date.isoformat()),
-        ("geowarn:growingCracks", str(len(payload.growing_cracks))),
-        ("geowarn:newCracks", str(payload.new_crack_count)),
     ]
+    counts = payload.change_counts()
+    params += [(f"geowarn:{name}Cracks", str(counts.get(change, 0))) for change, name in CAP_CHANGE_NAMES.items()]
     if payload.previous_survey_date is not None:
         params.append(("geowarn:previousSurveyDate", payload.previous_survey_date.isoformat()))
     rates = [c.extension_rate_mm_day for c in payload.growing_cracks if c.extension_rate_mm_day is not None]

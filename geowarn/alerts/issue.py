@@ -21,6 +21,7 @@ from geowarn.alerts.payload import AlertPayload, CrackEvidence, bbox_wgs84, unio
 from geowarn.alerts.settings import SiteAlerting
 from geowarn.logs import log_event
 from geowarn.store.schema import Alert, Assessment, Delivery, Site, Survey
+from geowarn.tracking.change import classify_metrics
 from geowarn.tracking.step import TrackedCrack
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def _evidence(item: TrackedCrack) -> CrackEvidence:
         significant=bool(g and g.significant),
         centroid_x=c.centroid_x,
         centroid_y=c.centroid_y,
+        change=classify_metrics(g.to_dict() if g else None),
     )
 
 

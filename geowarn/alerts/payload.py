@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from geowarn.tracking.change import GROWTH, NEW, STABLE, Change, classify_rates, count_phrase
+
 Level = Literal["green", "yellow", "orange", "red", "nodata"]
 
 #: Order of the warning levels (``nodata`` is outside the scale).
@@ -53,11 +55,32 @@ class CrackEvidence(BaseModel):
     significant: bool = Field(description="the change is larger than the measurement noise floor")
     centroid_x: float
     centroid_y: float
+    change: Change | None = Field(
+        None, description="extending, opening, new, shrinking or partly lost, stable (geowarn.tracking.change)"
+    )
 
     @property
     def is_new(self) -> bool:
         """True when the crack has no earlier measurement to compare with."""
         return self.delta_length_m is None and self.delta_max_width_m is None
+
+    @property
+    def change_class(self) -> Change:
+        """How the crack changed (``change``; for payloads stored without it, redone at 2 sigma)."""
+        if self.change is not None:
+            return self.change
+        if not self.significant and not self.is_new:
+            return STABLE
+        return classify_rates(
+            extension_rate=self.extension_rate_mm_day,
+            extension_unc=self.extension_rate_unc_mm_day,
+            opening_rate=self.opening_rate_mm_day,
+            opening_unc=self.opening_rate_unc_mm_day,
+            delta_length=self.delta_length_m,
+            delta_length_unc=self.delta_length_unc_m,
+            delta_width=self.delta_max_width_m,
+            delta_width_unc=self.delta_width_unc_m,
+        )
 
 
 class AlertPayload(BaseModel):
@@ -154,12 +177,20 @@ class AlertPayload(BaseModel):
 
     @property
     def growing_cracks(self) -> list[CrackEvidence]:
-        """Cracks whose change is significant, fastest extension first."""
-        grown = [c for c in self.cracks if c.significant]
+        """Cracks extending or opening, fastest first (a shorter or narrower mapping is never growth)."""
+        grown = [c for c in self.cracks if c.change_class in GROWTH]
         return sorted(grown, key=lambda c: -max(c.extension_rate_mm_day or 0.0, c.opening_rate_mm_day or 0.0))
 
+    def change_counts(self) -> dict[str, int]:
+        """Cracks per change class; ``new`` is at least ``new_crack_count`` (not every new crack is listed)."""
+        counts: dict[str, int] = {}
+        for crack in self.cracks:
+            counts[crack.change_class] = counts.get(crack.change_class, 0) + 1
+        counts[NEW] = max(counts.get(NEW, 0), self.new_crack_count)
+        return counts
+
     def key_crack(self) -> CrackEvidence | None:
-        """The significant crack with the fastest extension (or opening) rate, if any."""
+        """The extending (or opening) crack with the fastest rate, if any."""
         grown = self.growing_cracks
         return grown[0] if grown else None
 
@@ -173,20 +204,15 @@ class AlertPayload(BaseModel):
         return f"{'up' if now > before else 'down'} from {self.previous_level.upper()}"
 
     def summary(self) -> str:
-        """A few words on what happened, e.g. ``2 cracks growing, 1 new crack``."""
+        """A few words on what happened, e.g. ``1 crack extending, 1 new, 2 shrinking or partly lost``."""
         if self.level == "nodata":
             return "no usable survey data"
         if self.level == "green":
             return "all clear" if LEVEL_RANK.get(self.previous_level, 0) > 0 else "no significant crack growth"
-        parts = []
-        if grown := len(self.growing_cracks):
-            parts.append(f"{grown} crack{'s' if grown != 1 else ''} growing")
-        if self.new_crack_count:
-            parts.append(f"{self.new_crack_count} new crack{'s' if self.new_crack_count != 1 else ''}")
-        return ", ".join(parts) or "crack activity"
+        return count_phrase(self.change_counts()) or "crack activity"
 
     def subject(self) -> str:
-        """Email subject, e.g. ``[geowarn] ORANGE – North slope: 2 cracks growing (up from YELLOW)``."""
+        """Email subject, e.g. ``[geowarn] ORANGE – North slope: 1 crack extending, 1 new (up from YELLOW)``."""
         change = self.level_change()
         reminder = f"REMINDER {self.reminder}, not acknowledged: " if self.reminder else ""
         return f"[geowarn] {reminder}{self.level.upper()} – {self.site_name}: {self.summary()}" + (

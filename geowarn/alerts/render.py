@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from geowarn.alerts.evidence_map import render_evidence_map
 from geowarn.alerts.payload import AlertPayload, CrackEvidence
+from geowarn.tracking.change import EXTENDING, GROWTH, NEW, OPENING, SHRINKING, STABLE
 
 __all__ = ["LEVEL_COLOURS", "ack_command", "render_evidence_map", "render_html", "render_sms", "render_text"]
 
@@ -45,11 +46,18 @@ class _CrackBlock:
     lines: list[str] = field(default_factory=list)
 
 
+#: How each change class reads in a message (``geowarn.tracking.change``).
+CHANGE_WORDING: dict[str, str] = {
+    EXTENDING: "extending",
+    OPENING: "opening",
+    NEW: "new (no earlier measurement)",
+    SHRINKING: "shrinking or partly lost (segmentation, not growth)",
+    STABLE: "stable (no significant change)",
+}
+
+
 def _crack_block(crack: CrackEvidence, crs: str) -> _CrackBlock:
-    if crack.is_new:
-        status = "new crack (no earlier measurement)"
-    else:
-        status = "significant growth" if crack.significant else "no significant change"
+    status = CHANGE_WORDING[crack.change_class]
     block = _CrackBlock(f"crack {crack.track_id} at {crack.centroid_x:.2f}, {crack.centroid_y:.2f} ({crs})", status)
     block.lines.append(
         f"length {_pm(crack.length_m, crack.length_unc_m, 3, 'm')}, "
@@ -168,7 +176,7 @@ def render_html(payload: AlertPayload, map_cid: str | None = None) -> str:
         parts.append(f"<h3>{e(_crack_heading(payload).rstrip(':'))}</h3><ul>")
         for crack in payload.cracks:
             block = _crack_block(crack, payload.crs)
-            style = "color:#c62828;font-weight:bold" if crack.significant else "color:#555"
+            style = "color:#c62828;font-weight:bold" if crack.change_class in GROWTH else "color:#555"
             parts.append(f'<li>{e(block.title)}: <span style="{style}">{e(block.status)}</span><br>')
             parts.append("<br>".join(e(line) for line in block.lines) + "</li>")
         parts.append("</ul>")

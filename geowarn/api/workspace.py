@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geowarn import inputs
-from geowarn.alerts.admin import Acknowledgement, AlertInfo, DeliveryInfo, ack_alert, list_alerts, list_deliveries
+from geowarn.alerts.admin import (
+    Acknowledgement,
+    AlertDetail,
+    AlertInfo,
+    DeliveryInfo,
+    ack_alert,
+    get_alert,
+    list_alerts,
+    list_deliveries,
+)
 from geowarn.redact import redact_url
 from geowarn.store.db import sqlite_url
 from geowarn.store.queries import get_site
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from geowarn.alerts.outbox import FlushReport
+    from geowarn.dashboard.users import UserAdded, UserInfo
     from geowarn.inference.cascade import Cascade
     from geowarn.pipeline.detect_config import DetectConfig
     from geowarn.pipeline.report import MonitorReport
@@ -271,6 +281,15 @@ class Workspace:
         """
         return ack_alert(self._dir.store, alert_id, by, note)
 
+    def alert(self, alert_id: int) -> AlertDetail:
+        """One alert with its payload (every crack behind it), evidence map and acknowledgement.
+
+        Raises:
+            ConfigError: no such alert.
+
+        """
+        return get_alert(self._dir.store, alert_id)
+
     def deliveries(self, status: str | None = None) -> list[DeliveryInfo]:
         """Outbox rows, oldest first; ``status``: only ``pending``, ``sent``, ``failed`` or ``cancelled``."""
         return list_deliveries(self._dir.store, status)
@@ -292,3 +311,38 @@ class Workspace:
         from geowarn.pipeline.deliver import queue_site_reminders
 
         return queue_site_reminders(self._dir, now)
+
+    # --- dashboard users
+
+    def add_user(
+        self, username: str, role: str = "viewer", password: str | None = None, *, sites: list[str] | None = None
+    ) -> UserAdded:
+        """Create a dashboard user (roles: viewer, geologist who may acknowledge, admin).
+
+        Without ``password`` one is generated and returned once in ``generated_password``;
+        ``sites``: the only site ids the user may see (default: every site).
+
+        Raises:
+            ConfigError: a bad name, role or site id, a password under 10 characters, or the name is taken.
+
+        """
+        from geowarn.dashboard.users import add_user
+
+        return add_user(self._dir.store, username, role, password, sites)
+
+    def users(self) -> list[UserInfo]:
+        """The dashboard users, by name."""
+        from geowarn.dashboard.users import list_users
+
+        return list_users(self._dir.store)
+
+    def remove_user(self, username: str) -> str:
+        """Delete a dashboard user and sign out its sessions; returns a message.
+
+        Raises:
+            ConfigError: no such user.
+
+        """
+        from geowarn.dashboard.users import remove_user
+
+        return remove_user(self._dir.store, username)

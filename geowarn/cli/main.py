@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from geowarn.cli import alerts, demo, detect, evaluate, models, monitor, scenario, service, sites, train
+from geowarn.cli import alerts, dashboard, demo, detect, evaluate, models, monitor, scenario, service, sites, train
 from geowarn.cli.common import EXIT_USAGE
 from geowarn.errors import GeowarnError
 from geowarn.redact import redact
@@ -36,6 +36,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     alerts.add_outbox_commands,
     service.add_serve_command,
     service.add_jobs_commands,
+    dashboard.add_commands,
     scenario.add_commands,
     train.add_commands,
 )

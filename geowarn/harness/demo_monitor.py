@@ -103,6 +103,10 @@ def make_demo_surveys(out: Path, seed: int = 2026) -> list[DemoSurvey]:
     return surveys
 
 
+#: Where ``geowarn dashboard`` serves by default: the demo's alerts link there.
+DASHBOARD_URL = "http://127.0.0.1:8000"
+
+
 def run_monitor_demo(out: Path, seed: int = 2026) -> str:
     """Build the surveys, a fresh workspace in ``out/workspace``, run ``monitor``; return a summary."""
     surveys = make_demo_surveys(out / "surveys", seed)
@@ -110,8 +114,10 @@ def run_monitor_demo(out: Path, seed: int = 2026) -> str:
     if (home / "geowarn.db").exists():
         (home / "geowarn.db").unlink()
     ws = open_workspace(home)
+    config = home / "demo-site.yaml"  # alerts link to the dashboard (geowarn dashboard --home <home>)
+    config.write_text(f"dashboard_url: {DASHBOARD_URL}\n")
     try:
-        add_site(ws, SITE, "Demo slope (synthetic)")
+        add_site(ws, SITE, "Demo slope (synthetic)", config)
         for s in surveys:
             add_survey(ws, SITE, s.path, s.acquired_on)
         report: MonitorReport = monitor(ws, SITE, processor=Processor(ws), today=surveys[-1].acquired_on)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from geowarn.faults import failpoint
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.provenance import sha256_file
 from geowarn.store.queries import get_site, lock_site
-from geowarn.store.schema import Alert, Assessment, Site, Survey, Track
+from geowarn.store.schema import Alert, Assessment, Run, Site, Survey, Track
 from geowarn.workspace import WorkspaceDir
 from geowarn.workspace.site_config import load_site_config
 
@@ -264,7 +264,8 @@ class SiteInfo:
     """A site at a glance: its surveys, tracked cracks, level and open acknowledgements.
 
     ``flagged`` counts the surveys that gave no growth (flagged or failed), ``failed`` the failed
-    ones; ``error`` says why the site's last monitoring run stopped short (None once one went through).
+    ones; ``error`` says why the site's last monitoring run stopped short (None once one went through);
+    ``overdue_days``: the age of the latest survey past which the site is overdue (its rules).
     """
 
     site: str
@@ -279,11 +280,24 @@ class SiteInfo:
     unacknowledged: int
     failed: int = 0
     error: str | None = None
+    overdue_days: float | None = None
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        """Whether the latest survey is older than the rules' ``overdue_days`` (``today``: default UTC today)."""
+        if self.last_survey is None or self.overdue_days is None:
+            return False
+        today = today or datetime.now(UTC).date()
+        return (today - self.last_survey).days > self.overdue_days
 
 
 @dataclass(frozen=True)
 class SurveyInfo:
-    """One survey of a site: its status and co-registration (``None`` for the reference survey)."""
+    """One survey of a site: its status and co-registration (``None`` for the reference survey).
+
+    ``frame_offset_m`` moves the survey's own coordinates into the site frame (the frame of its
+    cracks; None until processed); ``outputs`` is the folder of its latest detection run
+    (``crack_prob.tif``, ``cracks.gpkg``...), None before one.
+    """
 
     id: int
     date: date
@@ -291,6 +305,8 @@ class SurveyInfo:
     path: str
     registration: dict[str, Any] | None
     error: str | None
+    frame_offset_m: tuple[float, float] | None = None
+    outputs: str | None = None
 
 
 def list_sites(ws: WorkspaceDir) -> list[SiteInfo]:
@@ -319,6 +335,12 @@ def list_surveys(ws: WorkspaceDir, slug: str) -> list[SurveyInfo]:
     """
     with ws.store.transaction() as session:
         site = get_site(session, slug)
+        surveys = session.scalars(select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on)).all()
+        runs = dict(
+            session.execute(
+                select(Run.survey_id, Run.out_dir).where(Run.survey_id.in_([s.id for s in surveys])).order_by(Run.id)
+            ).all()
+        )
         return [
             SurveyInfo(
                 s.id,
@@ -329,8 +351,10 @@ def list_surveys(ws: WorkspaceDir, slug: str) -> list[SurveyInfo]:
                 if s.reg_ok is None
                 else {"ok": s.reg_ok, "dx_m": s.reg_dx_m, "dy_m": s.reg_dy_m, "residual_m": s.reg_residual_m},
                 s.error,
+                None if s.frame_dx_m is None else (s.frame_dx_m, s.frame_dy_m or 0.0),
+                runs.get(s.id),
             )
-            for s in session.scalars(select(Survey).where(Survey.site_id == site.id).order_by(Survey.acquired_on))
+            for s in surveys
         ]
 
 
@@ -356,4 +380,15 @@ def _summary(session: Session, site: Site) -> SiteInfo:
         unacknowledged=unacked or 0,
         failed=sum(s.status == "failed" for s in surveys),
         error=site.error,
+        overdue_days=_overdue_days(site),
     )
+
+
+def _overdue_days(site: Site) -> float | None:
+    """Days after its latest survey when the site is overdue (None: its YAML cannot be read now)."""
+    try:
+        return float(
+            load_site_config(Path(site.config_path) if site.config_path else None).rules.assessment.overdue_days
+        )
+    except ConfigError:
+        return None

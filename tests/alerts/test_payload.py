@@ -79,17 +79,14 @@ def test_idempotency_key_is_stable_and_distinct(make_payload: MakePayload) -> No
 
 
 def test_subject(make_payload: MakePayload) -> None:
-    assert make_payload().subject() == "[geowarn] ORANGE – North slope: 1 crack growing, 1 new crack (up from YELLOW)"
-    assert (
-        make_payload(previous_level="orange").subject()
-        == "[geowarn] ORANGE – North slope: 1 crack growing, 1 new crack"
-    )
+    assert make_payload().subject() == "[geowarn] ORANGE – North slope: 1 crack extending, 1 new (up from YELLOW)"
+    assert make_payload(previous_level="orange").subject() == "[geowarn] ORANGE – North slope: 1 crack extending, 1 new"
     assert make_payload(level="green", previous_level="red").subject() == (
         "[geowarn] GREEN – North slope: all clear (down from RED)"
     )
     assert "no usable survey data" in make_payload(level="nodata").subject()
     assert make_payload().as_reminder(3).subject() == (
-        "[geowarn] REMINDER 3, not acknowledged: ORANGE – North slope: 1 crack growing, 1 new crack (up from YELLOW)"
+        "[geowarn] REMINDER 3, not acknowledged: ORANGE – North slope: 1 crack extending, 1 new (up from YELLOW)"
     )
 
 
@@ -108,3 +105,21 @@ def test_bbox_wgs84_from_utm() -> None:
     assert 46.9 < lat0 < lat1 < 47.0
     assert union_bounds([(0, 0, 1, 1), (2, -1, 3, 0.5)]) == (0, -1, 3, 1)
     assert union_bounds([]) is None
+
+
+def test_shorter_mappings_are_never_counted_as_growth(make_payload: MakePayload) -> None:
+    """The demo's red alert: one crack extending, two mapped shorter; it reads as one growing crack."""
+    from tests.alerts.conftest import crack
+
+    lost = {"extension_rate_mm_day": 0.0, "extension_rate_unc_mm_day": 10.3, "opening_rate_mm_day": -2.4}
+    payload = make_payload(
+        cracks=[
+            crack(11, change="extending"),
+            crack(2, delta_length_m=-0.618, delta_length_unc_m=0.176, change="shrinking or partly lost", **lost),
+            crack(3, delta_length_m=-0.414, delta_length_unc_m=0.176, **lost),  # stored before `change` existed
+        ],
+        new_crack_count=3,
+    )
+    assert [c.change_class for c in payload.cracks] == ["extending", *["shrinking or partly lost"] * 2]
+    assert payload.summary() == "1 crack extending, 3 new, 2 shrinking or partly lost"
+    assert [c.track_id for c in payload.growing_cracks] == [11]

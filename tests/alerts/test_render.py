@@ -37,9 +37,9 @@ def test_text_has_every_figure_with_uncertainty(make_payload: MakePayload) -> No
 def test_text_wording_per_crack(make_payload: MakePayload) -> None:
     lines = render_text(make_payload()).splitlines()
     status = {line.split()[1]: line for line in lines if line.startswith("  crack ")}
-    assert status["12"].endswith("significant growth")
-    assert status["14"].endswith("no significant change")
-    assert status["20"].endswith("new crack (no earlier measurement)")
+    assert status["12"].endswith(": extending")
+    assert status["14"].endswith("stable (no significant change)")
+    assert status["20"].endswith("new (no earlier measurement)")
 
 
 def test_ack_hint_only_when_required(make_payload: MakePayload) -> None:
@@ -110,7 +110,7 @@ def test_sms_short_ascii_keeps_link(make_payload: MakePayload, max_len: int) -> 
 def test_sms_full(make_payload: MakePayload) -> None:
     sms = render_sms(make_payload(), max_len=320)
     assert "ack: geowarn alerts ack 42" in sms
-    assert "1 crack growing, 1 new crack" in sms
+    assert "1 crack extending, 1 new" in sms
 
 
 def _png_shape(data: bytes) -> tuple[int, ...]:
