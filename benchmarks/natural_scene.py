@@ -25,6 +25,8 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from skimage.morphology import skeletonize
 
+from geowarn.training.natural import crack_shading
+
 FRAME = 1536
 OVERLAP = 128
 PITCH = FRAME - OVERLAP
@@ -73,16 +75,9 @@ def crack_patch(
     width_px = mask.sum() / skeleton_px
     scale = float(np.clip(rng.uniform(2.0, 6.0) / max(width_px, 0.5), 0.15, 1.5))
     size = (max(8, round(image.shape[1] * scale)), max(8, round(image.shape[0] * scale)))
-    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     mask = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.35
-    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-    alpha = cv2.GaussianBlur(grown, (0, 0), 0.8)
-    ground = 1.0 - grown  # the pavement around the crack, averaged without the crack
-    level = (
-        cv2.GaussianBlur(image * ground[..., None], (0, 0), 6.0)
-        / np.maximum(cv2.GaussianBlur(ground, (0, 0), 6.0), 1e-3)[..., None]
-    )
-    shade = np.clip(image / np.maximum(level, 1.0), 0.05, 1.0)
+    alpha, shade = crack_shading(image, mask)
     turned = _turn(np.concatenate([alpha[..., None], shade], axis=2), rng)
     return turned[..., 0], turned[..., 1:]
 

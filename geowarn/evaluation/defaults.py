@@ -2,9 +2,11 @@
 
 Segmentation: F1 with 0 and 2 px tolerance (pixel masks, dataset-level counts) on each source's
 ``test`` split, or its ``val`` split where the source has no test split and that val split was
-never used for training or selection (crack500, deepcrack). False alarms: total crack length per
-hectare that ``detect`` reports on ``geotiff/australia.tif``, a real drone orthomosaic without
-cracks that no model saw in training.
+never used for training or selection (crack500, deepcrack), and the natural rock-fracture photos.
+False alarms: flagged share of pixels and crack length per hectare that ``detect`` reports on
+``geotiff/australia.tif`` (a real drone orthomosaic of scrub without cracks that no model saw in
+training) and on the natural test frames (:mod:`geowarn.evaluation.natural`), on the gated detect
+path and the ungated monitoring path; and held-out cracks transplanted onto natural test frames.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError
 from geowarn.evaluation.metrics import ToleranceCounts, tolerance_counts
+from geowarn.evaluation.natural import (
+    ROCK_FRACTURE_FOLDER,
+    natural_false_alarms,
+    path_configs,
+    rock_fracture_pairs,
+    transplant_scores,
+)
 from geowarn.logs import log_event
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
 from geowarn.pipeline.detect import detect, load_cascade
@@ -79,6 +88,13 @@ def _full_image_prob(cascade: Any, image: NDArray[np.uint8]) -> tuple[NDArray[np
     return prob, gate
 
 
+def held_out_pairs(data: Path, source: str, split: str, limit: int | None) -> list[tuple[Any, Any]]:
+    """The pairs of one evaluation source (``rock-fracture`` is the natural rock-face folder)."""
+    if source == "rock-fracture":
+        return rock_fracture_pairs(data)[: limit or None]
+    return load_pairs(discover_pairs(data / "crack-seg", split, [source])[: limit or None])
+
+
 def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
     """Score the shipped cascade, its segmenter alone and the baseline; see the module docstring."""
     seg_root = data / "crack-seg"
@@ -97,8 +113,12 @@ def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
         seconds=round(time.perf_counter() - t0, 1),
     )
     per_source: dict[str, Any] = {}
-    for source, split in evaluation_splits(seg_root).items():
-        pairs = load_pairs(discover_pairs(seg_root, split, [source])[: limit or None])
+    splits = evaluation_splits(seg_root)
+    sources = dict(splits)
+    if (data / ROCK_FRACTURE_FOLDER).is_dir():
+        sources["rock-fracture"] = "all"
+    for source, split in sources.items():
+        pairs = held_out_pairs(data, source, split, limit)
         counts = {k: (ToleranceCounts(), ToleranceCounts()) for k in ("segmenter", "cascade", "baseline")}
         gated = 0
         for image, mask in pairs:
@@ -141,19 +161,22 @@ def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
         },
         "sources": per_source,
         "false_alarms": false_alarm_rate(data / FALSE_ALARM_RASTER),
+        "natural_false_alarms": natural_false_alarms(data, limit)
+        if (data / "natural" / "no-crack").is_dir()
+        else {"skipped": "natural/no-crack not found"},
+        "natural_transplants": transplant_scores(data, cascade, splits, per_source=min(limit or 20, 20))
+        if (data / "natural" / "no-crack").is_dir()
+        else {"skipped": "natural/no-crack not found"},
         "limit_per_source": limit,
     }
 
 
 def false_alarm_rate(raster: Path) -> dict[str, Any]:
-    """Crack length per hectare that ``detect`` (cascade, and segmenter alone) finds on ``raster``."""
+    """Flagged share and crack length per hectare that ``detect`` finds on ``raster``, per path."""
     if not raster.exists():
         return {"raster": str(raster), "skipped": "file not found"}
     out: dict[str, Any] = {"raster": str(raster)}
-    for label, config in (
-        ("cascade", DetectConfig(device="cpu")),
-        ("segmenter_alone", DetectConfig(device="cpu", classifier=None)),
-    ):
+    for label, config in path_configs().items():
         with tempfile.TemporaryDirectory() as tmp:
             result = detect(raster, Path(tmp), config, progress=False, quiet=True)
         gsd = result.manifest["input"]["raster"]["gsd_m"]
@@ -163,6 +186,7 @@ def false_alarm_rate(raster: Path) -> dict[str, Any]:
             "length_m": result.total_length_m,
             "area_ha": hectares,
             "length_m_per_ha": result.total_length_m / hectares if hectares else None,
+            "flagged_fraction": result.counts["crack_pixels"] / max(result.counts["valid_pixels"], 1),
             "tiles_gated_in": result.counts["tiles_positive"],
             "tiles": result.counts["tiles_classified"],
         }
@@ -173,20 +197,38 @@ def format_report(report: dict[str, Any]) -> str:
     """A plain-text table of :func:`evaluate_defaults` results."""
     lines = [
         f"Metric: {report['metric']}",
-        f"{'source':<15}{'split':<6}{'n':>5}  {'cascade F1@2':>12}{'segm. F1@2':>11}{'baseline F1@2':>14}"
-        f"{'cascade F1@0':>13}",
+        f"{'source':<20}{'split':<6}{'n':>5}  {'cascade F1@2':>12}{'cascade R@2':>12}{'segm. F1@2':>11}"
+        f"{'baseline F1@2':>14}{'cascade F1@0':>13}",
     ]
     for source, r in report["sources"].items():
         lines.append(
-            f"{source:<15}{r['split']:<6}{r['images']:>5}  {r['cascade']['f1_2px']:>12.3f}"
-            f"{r['segmenter']['f1_2px']:>11.3f}{r['baseline']['f1_2px']:>14.3f}{r['cascade']['f1_0px']:>13.3f}"
+            f"{source:<20}{r['split']:<6}{r['images']:>5}  {r['cascade']['f1_2px']:>12.3f}"
+            f"{r['cascade']['recall_2px']:>12.3f}{r['segmenter']['f1_2px']:>11.3f}{r['baseline']['f1_2px']:>14.3f}"
+            f"{r['cascade']['f1_0px']:>13.3f}"
         )
     fa = report["false_alarms"]
-    if "cascade" in fa:
-        for key in ("cascade", "segmenter_alone"):
+    for key in ("detect", "monitor"):
+        if key in fa:
             v = fa[key]
             lines.append(
-                f"false alarms on {Path(fa['raster']).name} ({key}): {v['cracks']} cracks, "
-                f"{v['length_m']:.2f} m over {v['area_ha']:.4f} ha = {v['length_m_per_ha']:.1f} m/ha"
+                f"false alarms on {Path(fa['raster']).name} ({key} path): {100 * v['flagged_fraction']:.2f} % of "
+                f"pixels, {v['cracks']} cracks, {v['length_m']:.2f} m over {v['area_ha']:.4f} ha = "
+                f"{v['length_m_per_ha']:.1f} m/ha"
             )
+    nat = report.get("natural_false_alarms", {})
+    for key in ("detect", "monitor"):
+        if key in nat:
+            v = nat[key]
+            lines.append(
+                f"false alarms on natural/no-crack test ({nat['images']} frames, {key} path): "
+                f"{100 * v['flagged_fraction']:.3f} % of pixels, {v['cracks']} cracks, {v['length_m']:.1f} m over "
+                f"{v['area_ha']:.3f} ha = {v['length_m_per_ha']:.1f} m/ha"
+            )
+    tp = report.get("natural_transplants", {})
+    for key in (k for k in tp if k.startswith("scale_")):
+        seg, cas = tp[key]["segmenter"], tp[key]["cascade"]
+        lines.append(
+            f"held-out cracks on natural test ground ({key.replace('_', ' ')}): segmenter F1@2 {seg['f1_2px']:.3f} "
+            f"(R {seg['recall_2px']:.3f}), cascade F1@2 {cas['f1_2px']:.3f} (R {cas['recall_2px']:.3f})"
+        )
     return "\n".join(lines)

@@ -15,11 +15,16 @@ the crack-seg pairs themselves (``config/train/unet-s.yaml`` cuts its crack-free
 - ``gate/{train,val}/{crack,no_crack}``: crack / crack-free patches for the tile gate. Train:
   crops of every crack-seg train split, cracked and plain brick walls, background rasters and
   synthetic terrain. Val: the same from the selection sources only
-  (:data:`SELECTION_SOURCES`), the last 20 % of the brick walls and ``geotiff/test_tiled.tif``.
+  (:data:`SELECTION_SOURCES`), the last 20 % of the brick walls and ``geotiff/test_tiled.tif``;
+- ``natural-ground/{negatives,transplants}/{train,val}/{images,masks}``: crops of the natural
+  crack-free drone frames (half of them under synthetic tree shadows) with empty masks, and
+  natural crops with a real crack transplanted into them (:mod:`geowarn.training.natural`).
+  Train uses the train frames and crack-seg train splits, val the validation frames and the
+  selection sources' val splits. The gate gets the same kinds of patches in both classes.
 
 Crops are drawn with seeded generators (one for each folder), so the same seed writes the same files;
 ``defaults-data.json`` records the counts and settings. Nothing of the held-out evaluation
-data (test splits, crack500/deepcrack val, ``geotiff/australia.tif``) is read.
+data (test splits, crack500/deepcrack val, ``geotiff/australia.tif``, the natural test frames) is read.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from geowarn.training.datasets import (
     load_pairs,
     synthetic_backgrounds,
 )
+from geowarn.training.natural import NaturalSplit, natural_images, shadowed, transplant
 from geowarn.training.patches import pad_to
 
 #: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
@@ -66,6 +72,12 @@ class DefaultsDataOptions:
     segment_val_synthetic: int = 100
     test_tiled_crops: int = 16
     gate_synthetic: int = 1500
+    natural_negatives: int = 2000
+    natural_transplants: int = 1500
+    natural_val_negatives: int = 240
+    natural_val_transplants: int = 300
+    gate_natural: int = 1000
+    shadowed_share: float = 0.5
     seed: int = 4
 
 
@@ -150,7 +162,78 @@ def gate_patches(
     neg += crack_free_crops(big, opts.crop, per_image=300 if split == "train" else 150, rng=rng)
     if split == "train":
         neg += synthetic_backgrounds(opts.gate_synthetic, opts.crop, rng)
+    if (data / "natural" / "no-crack").is_dir():
+        n = opts.gate_natural if split == "train" else opts.gate_natural // 5
+        grounds = natural_images(data, _natural_split(split))
+        neg += natural_negatives(grounds, n, opts.crop, opts.shadowed_share, rng)
+        pos += [image for image, _ in natural_transplants(grounds, pairs, n, opts.crop, opts.shadowed_share / 2, rng)]
     return {"crack": pos, "no_crack": neg}
+
+
+def natural_negatives(
+    grounds: Sequence[Patch], count: int, side: int, shadow_share: float, rng: np.random.Generator
+) -> list[Patch]:
+    """``count`` crack-free ``side`` px crops of natural ground, ``shadow_share`` of them shadowed."""
+    crops: list[Patch] = []
+    for i in rng.integers(0, len(grounds), count):
+        crop = crack_free_crops([grounds[int(i)]], side, 1, rng)[0]
+        crops.append(shadowed(crop, rng) if rng.random() < shadow_share else crop)
+    return crops
+
+
+def natural_transplants(
+    grounds: Sequence[Patch],
+    pairs: Sequence[tuple[Patch, Patch]],
+    count: int,
+    side: int,
+    shadow_share: float,
+    rng: np.random.Generator,
+    min_crack_px: int = 30,
+) -> list[tuple[Patch, Patch]]:
+    """``count`` natural crops with a real crack of ``pairs`` transplanted into each (image, 0/1 mask)."""
+    out: list[tuple[Patch, Patch]] = []
+    for _ in range(100 * count):
+        if len(out) == count:
+            break
+        image, mask = (pad_to(a, side) for a in pairs[int(rng.integers(0, len(pairs)))])
+        y, x = int(rng.integers(0, mask.shape[0] - side + 1)), int(rng.integers(0, mask.shape[1] - side + 1))
+        crack_mask = mask[y : y + side, x : x + side]
+        if int(crack_mask.sum()) < min_crack_px:
+            continue
+        ground = crack_free_crops([grounds[int(rng.integers(0, len(grounds)))]], side, 1, rng)[0]
+        if rng.random() < shadow_share:
+            ground = shadowed(ground, rng)
+        out.append(transplant(ground, image[y : y + side, x : x + side], crack_mask, rng))
+    return out
+
+
+def _natural_split(split: Split) -> NaturalSplit:
+    return "train" if split == "train" else "val"
+
+
+def write_natural_ground(
+    data: Path, folder: Path, opts: DefaultsDataOptions, rng: np.random.Generator
+) -> dict[str, int]:
+    """``negatives/`` and ``transplants/`` (each with ``train`` and ``val``) of natural ground.
+
+    Train reads the train frames and every crack-seg train split; val reads the validation frames
+    and the selection sources' val splits. The test frames are never read.
+    """
+    counts: dict[str, int] = {}
+    for split in ("train", "val"):
+        grounds = natural_images(data, _natural_split(split))
+        sources = None if split == "train" else SELECTION_SOURCES
+        pairs = load_pairs(discover_pairs(data / "crack-seg", split, sources))
+        n_neg = opts.natural_negatives if split == "train" else opts.natural_val_negatives
+        n_tr = opts.natural_transplants if split == "train" else opts.natural_val_transplants
+        negatives = natural_negatives(grounds, n_neg, opts.background_crop, opts.shadowed_share, rng)
+        _write_background_split(folder / "negatives" / split, negatives)
+        planted = natural_transplants(grounds, pairs, n_tr, opts.crop, opts.shadowed_share / 2, rng)
+        _write_pngs(folder / "transplants" / split / "images", [p[0] for p in planted], "tp")
+        _write_pngs(folder / "transplants" / split / "masks", [p[1] * 255 for p in planted], "tp")
+        counts[f"natural_{split}_negatives"] = len(negatives)
+        counts[f"natural_{split}_transplants"] = len(planted)
+    return counts
 
 
 def _write_pngs(folder: Path, patches: Sequence[Patch], prefix: str) -> None:
@@ -176,6 +259,9 @@ def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force:
     val_backgrounds = segment_background_val_crops(data, opts, np.random.default_rng([opts.seed, 2]))
     _write_background_split(partial / "segment-background" / "val", val_backgrounds)
     counts["segment_background_val"] = len(val_backgrounds)
+    if (data / "natural" / "no-crack").is_dir():
+        natural_rng = np.random.default_rng([opts.seed, 3])
+        counts.update(write_natural_ground(data, partial / "natural-ground", opts, natural_rng))
     gate_rng = np.random.default_rng([opts.seed, 1])  # its own stream: the gate's patches do not follow the crops
     for split in ("train", "val"):
         for label, patches in gate_patches(data, split, opts, gate_rng).items():

@@ -23,22 +23,41 @@ from geowarn.provenance import sha256_file, write_json_atomic
 from geowarn.training.checkpoint import read_checkpoint
 from geowarn.training.datasets import BACKGROUND_GEOTIFFS
 
+NATURAL_TRAIN = (
+    "crack-free crops of the natural/no-crack train frames (the first 60 % in flight order; half under "
+    "synthetic tree shadows) and natural crops with a real crack-seg train crack transplanted"
+)
+NATURAL_VAL = "the same from the natural/no-crack validation frames (the next 20 %) and the selection val cracks"
+NATURAL_HELD_OUT = "natural/no-crack test frames (the last 20 %), natural/rock-fracture"
 TRAINING_DATA = {
     "segment": {
-        "train": "crack-seg/*/train (all 7 sources) + crack-free crops (geowarn defaults-data) of geotiff/{"
+        "train": "crack-seg/*/train (all sources) + crack-free crops (geowarn defaults-data) of geotiff/{"
         + ",".join(BACKGROUND_GEOTIFFS["train"])
         + "}, the first 80% of crack-cls/brickwork/no_crack and synthetic slope terrain",
         "selection": "crack-seg/{gaps384,shadowcrack,aiglern-trimm}/val (checkpoint and threshold)",
-        "held_out": "crack-seg/*/test, crack-seg/{crack500,deepcrack}/val, geotiff/australia.tif",
+        "held_out": "crack-seg/*/test, crack-seg/{crack500,deepcrack,rockfrac-*}/val, geotiff/australia.tif, "
+        + NATURAL_HELD_OUT,
     },
     "classify": {
         "train": "patches (geowarn defaults-data) of crack-seg/*/train (crack / crack-free), the first 80% of "
-        "crack-cls/brickwork, geotiff/{" + ",".join(BACKGROUND_GEOTIFFS["train"]) + "} and synthetic slope terrain",
+        "crack-cls/brickwork, geotiff/{" + ",".join(BACKGROUND_GEOTIFFS["train"]) + "}, synthetic slope terrain "
+        "and, where natural/no-crack is present, " + NATURAL_TRAIN,
         "selection": "patches of crack-seg/{gaps384,shadowcrack,aiglern-trimm}/val, the last 20% of "
-        "crack-cls/brickwork and geotiff/test_tiled.tif (checkpoint, and threshold for the target recall)",
-        "held_out": "geotiff/australia.tif",
+        "crack-cls/brickwork, geotiff/test_tiled.tif and " + NATURAL_VAL + " (checkpoint, and threshold for the "
+        "target recall)",
+        "held_out": "geotiff/australia.tif, " + NATURAL_HELD_OUT,
     },
 }
+
+
+def training_data(task: str, config: dict[str, Any]) -> dict[str, str]:
+    """What a run of ``task`` trained and selected on (natural ground where its data roots hold it)."""
+    text = dict(TRAINING_DATA[task])
+    roots = [str(r) for r in config.get("data", {}).get("roots", [])]
+    if task == "segment" and any(r.rstrip("/").endswith("natural-ground") for r in roots):
+        text["train"] += "; " + NATURAL_TRAIN
+        text["selection"] += "; " + NATURAL_VAL
+    return text
 
 
 def training_record(checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -50,13 +69,19 @@ def training_record(checkpoint: dict[str, Any]) -> dict[str, Any]:
     epoch = checkpoint.get("epoch")
     chosen: dict[str, Any] = next((row for row in history if row.get("epoch") == epoch), {})
     return {
-        "command": f"geowarn train {checkpoint['task']} --config config/train/{checkpoint['model']}.yaml",
+        "command": f"geowarn train {checkpoint['task']} --config config/train/{config_name(checkpoint)}.yaml",
         "config": checkpoint.get("config", {}),
         "epoch": epoch,
         "epochs_to_checkpoint": len(history),
         "validation": {k: v for k, v in chosen.items() if k.startswith("val_")},
         "train_seconds_to_checkpoint": round(sum(float(row.get("seconds", 0.0)) for row in history), 1),
     }
+
+
+def config_name(checkpoint: dict[str, Any]) -> str:
+    """The committed config a run came from: named like its output folder (``runs/unet-s`` -> ``unet-s``)."""
+    out = checkpoint.get("config", {}).get("out")
+    return Path(str(out)).name if out else str(checkpoint["model"])
 
 
 def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -> dict[str, Any]:
@@ -75,7 +100,7 @@ def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
         "threshold": float(checkpoint.get("threshold", 0.5)),
-        "training_data": TRAINING_DATA[task],
+        "training_data": training_data(task, checkpoint.get("config", {})),
         "training": training_record(checkpoint),
         "metrics": {},
     }
@@ -87,8 +112,11 @@ def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -
 
 def held_out_metrics(task: str, eval_report: dict[str, Any]) -> dict[str, Any]:
     """What the manifest keeps of a ``geowarn eval defaults --json`` report for a model of ``task``."""
+    natural: dict[str, Any] = {
+        k: eval_report[k] for k in ("natural_false_alarms", "natural_transplants") if k in eval_report
+    }
     if task != "segment":
-        return {"false_alarms": eval_report["false_alarms"]}
+        return {"false_alarms": eval_report["false_alarms"], **natural}
     return {
         "metric": eval_report["metric"],
         "per_source": {
@@ -102,6 +130,7 @@ def held_out_metrics(task: str, eval_report: dict[str, Any]) -> dict[str, Any]:
             for s, r in eval_report["sources"].items()
         },
         "false_alarms": eval_report["false_alarms"],
+        **natural,
     }
 
 

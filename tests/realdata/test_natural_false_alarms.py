@@ -1,0 +1,58 @@
+"""Guard: the shipped models on crack-free natural ground (held-out natural test frames, australia.tif).
+
+Every pixel flagged here is a false alarm. The target is at most 0.1 % of pixels and 20 m of
+false crack per hectare on both paths; the shipped models do not meet it yet (the target test is
+a strict xfail: it fails once a model meets it, so that the guard is then tightened to the
+target). GUARD holds the shipped models' level plus a margin, so that a model that flags more
+than today's fails here (models/MODEL_CARD.md has the full figures of ``geowarn eval defaults``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from geowarn.evaluation.natural import natural_false_alarms, path_configs
+from geowarn.pipeline.detect import detect
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+TARGET = {"flagged_fraction": 0.001, "length_m_per_ha": 20.0}
+#: Regression bounds: the shipped models' figures on these samples, with a margin.
+#: Shipped: 0.159 % / 80 m/ha (detect) and 0.165 % / 87 m/ha (monitor) on the first 6 test crops;
+#: 14.5 % / 4,939 m/ha on australia.tif (both paths).
+GUARD = {
+    "natural": {"flagged_fraction": 0.0025, "length_m_per_ha": 130.0},
+    "australia": {"flagged_fraction": 0.17, "length_m_per_ha": 5500.0},
+}
+
+
+@pytest.mark.parametrize("path", ["detect", "monitor"])
+def test_natural_test_frames_stay_quiet(shared_data: Path, path: str) -> None:
+    row = natural_false_alarms(shared_data, limit=6)[path]
+    for key, bound in GUARD["natural"].items():
+        assert row[key] <= bound, f"{path} path flags {key}={row[key]:.5g} on natural test frames (bound {bound})"
+
+
+@pytest.mark.xfail(strict=True, reason="target not met yet: the shipped models flag 0.16 % and 80-87 m/ha here")
+def test_natural_test_frames_meet_the_target(shared_data: Path) -> None:
+    report = natural_false_alarms(shared_data, limit=6)
+    for path in ("detect", "monitor"):
+        for key, bound in TARGET.items():
+            assert report[path][key] <= bound, f"{path} path: {key}={report[path][key]:.5g} > target {bound}"
+
+
+@pytest.mark.parametrize("path", ["detect", "monitor"])
+def test_scrubland_orthomosaic_stays_quiet(shared_data: Path, path: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = detect(shared_data / "geotiff" / "australia.tif", Path(tmp), path_configs()[path], quiet=True)
+    gsd = result.manifest["input"]["raster"]["gsd_m"]
+    hectares = result.counts["valid_pixels"] * gsd * gsd / 1e4
+    row = {
+        "flagged_fraction": result.counts["crack_pixels"] / result.counts["valid_pixels"],
+        "length_m_per_ha": result.total_length_m / hectares,
+    }
+    for key, bound in GUARD["australia"].items():
+        assert row[key] <= bound, f"{path} path flags {key}={row[key]:.5g} on australia.tif (bound {bound})"
