@@ -206,23 +206,16 @@ def format_report(report: dict[str, Any]) -> str:
             f"{r['cascade']['recall_2px']:>12.3f}{r['segmenter']['f1_2px']:>11.3f}{r['baseline']['f1_2px']:>14.3f}"
             f"{r['cascade']['f1_0px']:>13.3f}"
         )
-    fa = report["false_alarms"]
-    for key in ("detect", "monitor"):
-        if key in fa:
-            v = fa[key]
+    fa, nat = report["false_alarms"], report.get("natural_false_alarms", {})
+    grounds = [(f"{Path(fa['raster']).name}" if "raster" in fa else "", fa)]
+    grounds.append((f"natural/no-crack test ({nat.get('images')} frames", nat))
+    for ground, rows in grounds:
+        for key in (k for k in ("detect", "monitor") if k in rows):
+            v = rows[key]
+            where = f"{ground}, {key} path)" if ground.endswith("frames") else f"{ground} ({key} path)"
             lines.append(
-                f"false alarms on {Path(fa['raster']).name} ({key} path): {100 * v['flagged_fraction']:.2f} % of "
-                f"pixels, {v['cracks']} cracks, {v['length_m']:.2f} m over {v['area_ha']:.4f} ha = "
-                f"{v['length_m_per_ha']:.1f} m/ha"
-            )
-    nat = report.get("natural_false_alarms", {})
-    for key in ("detect", "monitor"):
-        if key in nat:
-            v = nat[key]
-            lines.append(
-                f"false alarms on natural/no-crack test ({nat['images']} frames, {key} path): "
-                f"{100 * v['flagged_fraction']:.3f} % of pixels, {v['cracks']} cracks, {v['length_m']:.1f} m over "
-                f"{v['area_ha']:.3f} ha = {v['length_m_per_ha']:.1f} m/ha"
+                f"false alarms on {where}: {100 * v['flagged_fraction']:.3f} % of pixels, {v['cracks']} cracks, "
+                f"{v['length_m']:.1f} m over {v['area_ha']:.4f} ha = {v['length_m_per_ha']:.1f} m/ha"
             )
     tp = report.get("natural_transplants", {})
     for key in (k for k in tp if k.startswith("scale_")):

@@ -77,6 +77,6 @@ def test_report_prints_the_natural_lines() -> None:
         "natural_transplants": {"scale_0.5": {"segmenter": scores, "cascade": scores}},
     }
     text = format_report(report)
-    assert "australia.tif (monitor path): 0.10 % of pixels" in text
+    assert "australia.tif (monitor path): 0.100 % of pixels, 3 cracks, 1.5 m over 0.1000 ha = 15.0 m/ha" in text
     assert "natural/no-crack test (24 frames, detect path): 0.100 % of pixels" in text
     assert "(scale 0.5): segmenter F1@2 0.500" in text

@@ -77,6 +77,14 @@ def test_defaults_data_folders(tiny_data: Path, defaults_data: Path) -> None:
         write_defaults_data(tiny_data, defaults_data, DefaultsDataOptions())
 
 
+def ship_both(out_seg: Path, out_gate: Path, models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ship both runs' best checkpoints into a fresh models folder (GEOWARN_MODELS_DIR)."""
+    models.mkdir()
+    monkeypatch.setenv("GEOWARN_MODELS_DIR", str(models))
+    ship_main(["--checkpoint", str(out_seg / "best.pt"), "--name", "unet-s"])
+    ship_main(["--checkpoint", str(out_gate / "best.pt"), "--name", "tilecls-s"])
+
+
 def test_shipped_recipe_trains_and_ships(
     tiny_data: Path, defaults_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,11 +105,7 @@ def test_shipped_recipe_trains_and_ships(
     gate += ["--data", str(defaults_data / "gate"), "--epochs", "1", "--set", "data.limit=40"]
     assert main([*gate, *QUIET]) == 0
 
-    models = tmp_path / "models"
-    models.mkdir()
-    monkeypatch.setenv("GEOWARN_MODELS_DIR", str(models))
-    ship_main(["--checkpoint", str(out_seg / "best.pt"), "--name", "unet-s"])
-    ship_main(["--checkpoint", str(out_gate / "best.pt"), "--name", "tilecls-s"])
+    ship_both(out_seg, out_gate, tmp_path / "models", monkeypatch)
     for name, task in (("unet-s", "segment"), ("tilecls-s", "classify")):
         entry = manifest_entry(name)
         assert entry is not None and entry["task"] == task and 0.0 < entry["threshold"] < 1.0
@@ -132,11 +136,7 @@ def test_natural_fine_tunes_train_and_ship(
     gate += ["--set", "transfer.init_from=tilecls-s"]
     assert main([*gate, *QUIET]) == 0
 
-    models = tmp_path / "models"
-    models.mkdir()
-    monkeypatch.setenv("GEOWARN_MODELS_DIR", str(models))
-    ship_main(["--checkpoint", str(out_seg / "best.pt"), "--name", "unet-s"])
-    ship_main(["--checkpoint", str(out_gate / "best.pt"), "--name", "tilecls-s"])
+    ship_both(out_seg, out_gate, tmp_path / "models", monkeypatch)
     for name, task in (("unet-s", "segment"), ("tilecls-s", "classify")):
         entry = manifest_entry(name)
         assert entry is not None
