@@ -62,5 +62,9 @@ def setup_logging(level: str = "info", fmt: str = "logfmt") -> None:
 
 
 def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log ``msg`` with structured ``fields`` (they become key=value pairs)."""
-    logger.log(level, msg, extra=fields)
+    """Log ``msg`` with structured ``fields`` (they become key=value pairs).
+
+    A field named like a ``LogRecord`` attribute (``message``, ``name``, ``args``...) gets a
+    trailing underscore instead of making :mod:`logging` raise in the middle of a job.
+    """
+    logger.log(level, msg, extra={f"{k}_" if k in _RESERVED else k: v for k, v in fields.items()})

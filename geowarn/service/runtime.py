@@ -253,7 +253,7 @@ class Service:
         dropfolder.finish(
             self.store, file_id, self.owner, now=self.clock(), survey_id=added.survey_id, acquired_on=acquired
         )
-        log_event(log, "survey added", site=slug, file=str(path), survey=added.survey_id, message=added.message)
+        log_event(log, "survey added", site=slug, file=str(path), survey=added.survey_id, detail=added.message)
         return "added"
 
     @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,9 @@ def counts(service: Service) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_surveys_dropped_one_by_one_become_alerts_and_emails(
-    tmp_path: Path, programme_dir: Any, smtp_inbox: Any, clock: Clock
+    tmp_path: Path, programme_dir: Any, smtp_inbox: Any, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="geowarn")  # as the service logs: every info line is built
     inbox, port = smtp_inbox
     folder = programme_dir(mail_site_yaml(port), settle_seconds=5, scan_every_seconds=10, date_pattern=DATE_PATTERN)
     sources = write_surveys(tmp_path / "flights", survey_dates(clock.now.date()))
@@ -57,6 +59,7 @@ def test_surveys_dropped_one_by_one_become_alerts_and_emails(
         assert run_once(service).ran == []  # nothing due until the next interval
         clock.advance(11)
         assert "0 surveys added" in dict(run_once(service).ran)["ingest:slope-a"]
+    assert sum(r.getMessage() == "survey added" for r in caplog.records) == len(sources)
     with service.store.transaction() as s:
         assert [x.status for x in s.scalars(select(Survey).order_by(Survey.id))] == ["processed"] * 3
         assert [(a.previous_level, a.level) for a in s.scalars(select(Alert).order_by(Alert.id))] == [
