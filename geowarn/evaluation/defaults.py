@@ -35,6 +35,7 @@ from geowarn.pipeline.detect import detect, load_cascade
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.training.datasets import discover_pairs, load_pairs
 from geowarn.training.defaults_data import SELECTION_SOURCES
+from geowarn.training.natural import NATURAL_FOLDER
 
 log = logging.getLogger("geowarn.eval")
 
@@ -161,13 +162,19 @@ def evaluate_defaults(data: Path, limit: int | None = None) -> dict[str, Any]:
         },
         "sources": per_source,
         "false_alarms": false_alarm_rate(data / FALSE_ALARM_RASTER),
-        "natural_false_alarms": natural_false_alarms(data, limit)
-        if (data / "natural" / "no-crack").is_dir()
-        else {"skipped": "natural/no-crack not found"},
-        "natural_transplants": transplant_scores(data, cascade, splits, per_source=min(limit or 20, 20))
-        if (data / "natural" / "no-crack").is_dir()
-        else {"skipped": "natural/no-crack not found"},
+        **natural_ground_figures(data, cascade, splits, limit),
         "limit_per_source": limit,
+    }
+
+
+def natural_ground_figures(data: Path, cascade: Any, splits: dict[str, str], limit: int | None) -> dict[str, Any]:
+    """Natural-ground false alarms and transplanted-crack scores, or why they were skipped."""
+    if not (data / NATURAL_FOLDER).is_dir():
+        skipped = {"skipped": f"{NATURAL_FOLDER} not found"}
+        return {"natural_false_alarms": skipped, "natural_transplants": skipped}
+    return {
+        "natural_false_alarms": natural_false_alarms(data, limit),
+        "natural_transplants": transplant_scores(data, cascade, splits, per_source=min(limit or 20, 20)),
     }
 
 
@@ -207,15 +214,16 @@ def format_report(report: dict[str, Any]) -> str:
             f"{r['cascade']['f1_0px']:>13.3f}"
         )
     fa, nat = report["false_alarms"], report.get("natural_false_alarms", {})
-    grounds = [(f"{Path(fa['raster']).name}" if "raster" in fa else "", fa)]
-    grounds.append((f"natural/no-crack test ({nat.get('images')} frames", nat))
-    for ground, rows in grounds:
+    grounds = [(f"natural/no-crack test ({nat.get('images')} frames, {{}} path)", nat)]
+    if "raster" in fa:
+        grounds.insert(0, (f"{Path(fa['raster']).name} ({{}} path)", fa))
+    for label, rows in grounds:
         for key in (k for k in ("detect", "monitor") if k in rows):
             v = rows[key]
-            where = f"{ground}, {key} path)" if ground.endswith("frames") else f"{ground} ({key} path)"
             lines.append(
-                f"false alarms on {where}: {100 * v['flagged_fraction']:.3f} % of pixels, {v['cracks']} cracks, "
-                f"{v['length_m']:.1f} m over {v['area_ha']:.4f} ha = {v['length_m_per_ha']:.1f} m/ha"
+                f"false alarms on {label.format(key)}: {100 * v['flagged_fraction']:.3f} % of pixels, "
+                f"{v['cracks']} cracks, {v['length_m']:.1f} m over {v['area_ha']:.4f} ha = "
+                f"{v['length_m_per_ha']:.1f} m/ha"
             )
     tp = report.get("natural_transplants", {})
     for key in (k for k in tp if k.startswith("scale_")):

@@ -18,17 +18,17 @@ from typing import Any
 
 import cv2
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
 from rasterio.transform import from_origin
 
 from geowarn.evaluation.metrics import ToleranceCounts, tolerance_counts
+from geowarn.harness.scenario.compose import write_rgb_tif
 from geowarn.inference.cascade import Cascade
 from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.training.datasets import discover_pairs, folder_pairs, load_pairs, read_mask, read_rgb
 from geowarn.training.defaults_data import natural_transplants
-from geowarn.training.natural import NATURAL_GSD_M, natural_files, natural_images
+from geowarn.training.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images
 
 #: The natural frames' site is in Texas: UTM zone 14 N.
 NATURAL_CRS = "EPSG:32614"
@@ -38,18 +38,7 @@ PATHS = {"detect": {}, "monitor": MONITOR_DETECT_DEFAULTS}
 
 def write_geotiff(image: NDArray[np.uint8], path: Path, gsd_m: float = NATURAL_GSD_M) -> Path:
     """``image`` (H x W x 3) as a north-up RGB GeoTIFF with ``gsd_m`` pixels."""
-    h, w = image.shape[:2]
-    profile = {
-        "driver": "GTiff",
-        "height": h,
-        "width": w,
-        "count": 3,
-        "dtype": "uint8",
-        "crs": NATURAL_CRS,
-        "transform": from_origin(500_000.0, 3_300_000.0, gsd_m, gsd_m),
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(np.moveaxis(image, -1, 0))
+    write_rgb_tif(path, image, NATURAL_CRS, from_origin(500_000.0, 3_300_000.0, gsd_m, gsd_m))
     return path
 
 
@@ -61,7 +50,7 @@ def path_configs(device: str = "cpu") -> dict[str, DetectConfig]:
 def natural_false_alarms(data: Path, limit: int | None = None, device: str = "cpu") -> dict[str, Any]:
     """Flagged share and false crack length per hectare on the natural test frames, per path."""
     files = natural_files(data, "test")[: limit or None]
-    out: dict[str, Any] = {"folder": str(data / "natural/no-crack"), "split": "test", "images": len(files)}
+    out: dict[str, Any] = {"folder": str(data / NATURAL_FOLDER), "split": "test", "images": len(files)}
     totals = {name: {"crack_pixels": 0, "valid_pixels": 0, "length_m": 0.0, "cracks": 0} for name in PATHS}
     configs = path_configs(device)
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,7 +50,7 @@ from geowarn.training.datasets import (
     load_pairs,
     synthetic_backgrounds,
 )
-from geowarn.training.natural import NaturalSplit, natural_images, shadowed, transplant
+from geowarn.training.natural import NATURAL_FOLDER, NaturalSplit, natural_images, shadowed, transplant
 from geowarn.training.patches import pad_to
 
 #: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.
@@ -162,7 +162,7 @@ def gate_patches(
     neg += crack_free_crops(big, opts.crop, per_image=300 if split == "train" else 150, rng=rng)
     if split == "train":
         neg += synthetic_backgrounds(opts.gate_synthetic, opts.crop, rng)
-    if (data / "natural" / "no-crack").is_dir():
+    if (data / NATURAL_FOLDER).is_dir():
         n = opts.gate_natural if split == "train" else opts.gate_natural // 5
         grounds = natural_images(data, _natural_split(split))
         neg += natural_negatives(grounds, n, opts.crop, opts.shadowed_share, rng)
@@ -259,7 +259,7 @@ def write_defaults_data(data: Path, out: Path, opts: DefaultsDataOptions, force:
     val_backgrounds = segment_background_val_crops(data, opts, np.random.default_rng([opts.seed, 2]))
     _write_background_split(partial / "segment-background" / "val", val_backgrounds)
     counts["segment_background_val"] = len(val_backgrounds)
-    if (data / "natural" / "no-crack").is_dir():
+    if (data / NATURAL_FOLDER).is_dir():
         natural_rng = np.random.default_rng([opts.seed, 3])
         counts.update(write_natural_ground(data, partial / "natural-ground", opts, natural_rng))
     gate_rng = np.random.default_rng([opts.seed, 1])  # its own stream: the gate's patches do not follow the crops

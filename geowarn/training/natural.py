@@ -68,8 +68,9 @@ def _darken(image: Image, shade: NDArray[np.float32], level: float) -> Image:
     return np.clip(image.astype(np.float32) * factor[..., None], 0, 255).astype(np.uint8)
 
 
-def _blur(shade: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    return np.asarray(cv2.GaussianBlur(shade, (0, 0), sigma), dtype=np.float32)
+def _blur(values: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    """Gaussian blur of a single- or multi-band float image."""
+    return np.asarray(cv2.GaussianBlur(values, (0, 0), sigma), dtype=np.float32)
 
 
 def cast_shadows(image: Image, rng: np.random.Generator) -> Image:
@@ -137,12 +138,8 @@ def crack_shading(
     grown = cv2.dilate(np.asarray(mask, np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
     alpha = _blur(grown, 0.8)
     surface = 1.0 - grown
-    level = _blur_rgb(pixels * surface[..., None], 6.0) / np.maximum(_blur(surface, 6.0), 1e-3)[..., None]
+    level = _blur(pixels * surface[..., None], 6.0) / np.maximum(_blur(surface, 6.0), 1e-3)[..., None]
     return alpha, np.clip(pixels / np.maximum(level, 1.0), 0.05, 1.0)
-
-
-def _blur_rgb(pixels: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    return np.asarray(cv2.GaussianBlur(pixels, (0, 0), sigma), dtype=np.float32)
 
 
 def transplant(
