@@ -13,12 +13,15 @@ from geowarn.cli.common import add_output_options, setup_logs
 def cmd_scenario_build(args: argparse.Namespace) -> int:
     """Build a multi-survey scenario suite from real crack imagery."""
     from geowarn.harness.scenario.build import build_suite
+    from geowarn.harness.scenario.schema import load_suite
 
     kinds = {"kinds": args.kinds} if args.kinds else {}
     folders = build_suite(
         args.data, args.out, seed=args.seed, n_per_kind=args.n_per_kind, source=args.source, split=args.split, **kinds
     )
     print(f"{len(folders)} scenarios in {args.out}: " + ", ".join(f.name for f in folders))
+    for skipped in load_suite(args.out).skipped:
+        print(f"skipped {skipped['name']}: {skipped['reason']}")
     return 0
 
 
@@ -43,7 +46,9 @@ def add_commands(sub: Any) -> None:
         help="build a suite from the held-out real crack images",
         description="Compose multi-survey sites from held-out crack-seg images: earlier surveys remove the far "
         "part of a real crack, each survey gets a GNSS offset and an illumination change; the truth goes to "
-        "each scenario's scenario.json and the list to OUT/suite.json.",
+        "each scenario's scenario.json and the list to OUT/suite.json. The stable-ground and stable-scrub kinds "
+        "survey real crack-free natural ground (held-out natural frames, australia.tif) with moving tree shadows "
+        "and JPEG recompression too: nothing may be alerted there.",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="the real data folder")
     p.add_argument("--out", type=Path, required=True, help="suite folder")
@@ -54,7 +59,8 @@ def add_commands(sub: Any) -> None:
         nargs="+",
         metavar="KIND",
         help="kinds to build, in this order (default: every kind): stable, sub-noise, growing-slow, "
-        "growing-moderate, growing-fast, new-crack, unregistrable",
+        "growing-moderate, growing-fast, new-crack, unregistrable (from --source), stable-ground (crack-free natural "
+        "drone frames), stable-scrub (the crack-free scrubland orthomosaic)",
     )
     p.add_argument("--source", default="crackforest", help="crack-seg source; use a held-out split only")
     p.add_argument("--split", default="test", help="split of --source (default test)")

@@ -54,7 +54,9 @@ def cmd_site_show(args: argparse.Namespace) -> int:
         reg = s["registration"]
         reg_text = "-" if reg is None else ("ok" if reg["ok"] else "FAILED")
         if reg and reg["dx_m"] is not None:
-            reg_text += f" dx={reg['dx_m']:+.3f} dy={reg['dy_m']:+.3f} m"
+            reg_text += f" dx={reg['dx_m']:+.3f} dy={reg['dy_m']:+.3f} m onto the previous survey"
+        if reg and not reg["ok"] and reg.get("reason"):
+            reg_text += f" ({reg['reason']})"
         print(f"  survey {s['id']:>4}  {s['date']}  {s['status']:<9} registration {reg_text}  {s['path']}")
         if s["error"]:
             print(f"        error: {s['error']}")

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geowarn.dashboard.crack_cache import CrackCache
 from geowarn.dashboard.mapdata import LEVEL_COLOURS
 from geowarn.dashboard.security import SECURITY_HEADERS, BadFormError, ForbiddenError, NotFoundError, NotSignedInError
 from geowarn.dashboard.sessions import LoginThrottle
@@ -108,6 +110,7 @@ def create_app(ws: Workspace, *, secure_cookies: bool = False, throttle: LoginTh
     app.state.templates = templates()
     app.state.secure_cookies = secure_cookies
     app.state.throttle = throttle or LoginThrottle()
+    app.state.cracks = CrackCache(ws)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -116,6 +119,7 @@ def create_app(ws: Workspace, *, secure_cookies: bool = False, throttle: LoginTh
             response.headers.setdefault(name, value)
         return response
 
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.router)

@@ -12,7 +12,10 @@ from geowarn.dashboard.sessions import SignedIn, find_session, same_token
 from geowarn.errors import ConfigError
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from geowarn.api import Workspace
+    from geowarn.dashboard.crack_cache import CrackCache
     from geowarn.store.db import Store
 
 SESSION_COOKIE = "geowarn_session"
@@ -54,6 +57,7 @@ class Context:
     ws: Workspace
     store: Store
     signed: SignedIn
+    crack_cache: CrackCache
 
     @property
     def username(self) -> str:
@@ -72,6 +76,10 @@ class Context:
         except ConfigError:
             raise NotFoundError() from None
         return slug
+
+    def cracks(self, site: str, survey: int) -> gpd.GeoDataFrame:
+        """The cracks of ``site``'s survey ``survey`` (cached while the site's processed surveys stay the same)."""
+        return self.crack_cache.cracks(site, survey)
 
     def visible_sites(self) -> list[str]:
         """Ids of the sites this user may see."""
@@ -94,7 +102,7 @@ def context(request: Request) -> Context:
     signed = find_session(state.store, request.cookies.get(SESSION_COOKIE))
     if signed is None:
         raise NotSignedInError()
-    return Context(state.workspace, state.store, signed)
+    return Context(state.workspace, state.store, signed, state.cracks)
 
 
 def safe_next(target: str | None) -> str:

@@ -51,9 +51,11 @@ from geowarn.redact import redact
 from geowarn.registration import Registration, register_surveys
 from geowarn.store.queries import get_site, processed_before
 from geowarn.store.schema import Assessment, Crack, Run, Site, Survey, utcnow
+from geowarn.tracking.coverage import Coverage
 from geowarn.tracking.cracks import read_detected_cracks
 from geowarn.tracking.join_gap import GapEvidence
 from geowarn.tracking.lookback import survey_lookback
+from geowarn.tracking.opening import OpeningGauge
 from geowarn.tracking.step import TrackedCrack, TrackingOutcome, track_survey
 from geowarn.workspace import WorkspaceDir
 from geowarn.workspace.site_config import SiteConfig
@@ -353,6 +355,7 @@ class Processor:
                 changed=sum(1 for g in grown if g.significant and not g.extension.significant),
                 new=sum(new_by_zone.values()),
                 shift_m=math.hypot(*frame) if reference is not None else None,
+                step_m=math.hypot(reg.dx_m, reg.dy_m) if reference is not None and reg is not None else None,
                 seen_before_m=sum(line.length for line in prepared.seen_before),
                 no_line_m=sum(line.length for line in prepared.no_line),
                 level=decision.level,
@@ -409,10 +412,24 @@ class Processor:
         evidence = GapEvidence.for_survey(
             Path(survey.path), prepared.out_dir / PROB_NAME, frame, survey.gsd_m, settings
         )
+        gauge = OpeningGauge(Path(survey.path), frame) if settings.opening_from_ground else None
+        coverage = Coverage(Path(survey.path), frame, settings.edge_margin_px * survey.gsd_m + 3.0 * reg_unc)
         with evidence:
-            return track_survey(
-                session, survey, rows, settings, reg_unc, prepared.seen_before + prepared.no_line, evidence
-            )
+            try:
+                return track_survey(
+                    session,
+                    survey,
+                    rows,
+                    settings,
+                    reg_unc,
+                    prepared.seen_before + prepared.no_line,
+                    evidence,
+                    gauge,
+                    coverage,
+                )
+            finally:
+                if gauge is not None:
+                    gauge.close()
 
     def check_overdue(self, site_slug: str, config: SiteConfig, today: date) -> OverdueResult | None:
         """Raise "no data" when the site's latest survey is older than the rules allow."""

@@ -37,8 +37,9 @@ class SurveyResult:
 
     ``status`` is ``processed``, ``flagged`` (not co-registered: no growth computed) or ``failed``
     (``reason`` says why for both). ``extending``: cracks extending significantly; ``changed``: more
-    cracks with a significant change of length or width; ``shift_m``: the co-registration shift
-    (None for the site's reference survey); ``seen_before_m`` / ``no_line_m``: new-looking crack
+    cracks with a significant change of length or width; ``step_m``: the co-registration shift onto
+    the previous survey and ``shift_m`` the survey's shift into the site frame (the first survey's),
+    both None for the site's reference survey; ``seen_before_m`` / ``no_line_m``: new-looking crack
     length that the look-back found in earlier imagery / without a line in this survey's imagery.
     """
 
@@ -51,6 +52,7 @@ class SurveyResult:
     changed: int = 0
     new: int = 0
     shift_m: float | None = None
+    step_m: float | None = None
     seen_before_m: float = 0.0
     no_line_m: float = 0.0
     level: str | None = None
@@ -66,7 +68,12 @@ class SurveyResult:
         head = f"{self.site}: {survey}: {self.cracks} cracks"
         if self.status == "flagged":
             return f"{head}; FLAGGED, {self.reason}{alert}"
-        shift = f"shift {self.shift_m:.3f} m" if self.shift_m is not None else "reference survey"
+        if self.shift_m is None:
+            shift = "reference survey"
+        elif self.step_m is None:
+            shift = f"shift {self.shift_m:.3f} m into the site frame"
+        else:
+            shift = f"shift {self.step_m:.3f} m onto the previous survey ({self.shift_m:.3f} m into the site frame)"
         rechecked = (
             f"; {self.seen_before_m:.2f} m new on the map but seen in earlier imagery" if self.seen_before_m else ""
         )

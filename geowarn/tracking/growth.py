@@ -37,6 +37,7 @@ from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
+import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -137,6 +138,7 @@ def extension_beyond(
     min_branch_m: float = 0.0,
     seen: BaseGeometry | None = None,
     min_tip_move_m: float = 0.0,
+    alongside_m: float = 0.0,
 ) -> Extension:
     """Length of ``current`` (centrelines) farther than ``tolerance_m`` from ``footprint``.
 
@@ -149,6 +151,10 @@ def extension_beyond(
     showed as crack: they are taken off, and a piece covered whole counts nothing. Side
     branches are judged by their unseen remainder.
 
+    A piece apart from the footprint that runs alongside it, within ``alongside_m`` of an earlier
+    line and not beyond that line's ends, is the same crack (or the moving edge of a shadow or
+    a rut) delineated a little to the side: only its part beyond that counts.
+
     A tip that moved less than ``min_tip_move_m`` (its significance level: the tip noise of two
     surveys times k) did not measurably move: across a network of many tips, each jittering
     just past the band, those moves would otherwise add up to growth that no tip has.
@@ -159,22 +165,28 @@ def extension_beyond(
     as one tip that moved far.
     """
     if footprint is None or footprint.is_empty:
-        outside, tips, band = current, [], None
+        outside, tips, band, beside = current, [], None, None
     else:
         band = footprint.buffer(tolerance_m)
         outside = current.difference(band)
         tips = _tips(footprint)
+        beside = footprint.buffer(alongside_m, cap_style="flat") if alongside_m > tolerance_m else None
     if outside.is_empty:
         return Extension(0.0, 0)
     eps = 1e-6 * max(tolerance_m, 1.0)
     total, ends = 0.0, 0
     for piece in getattr(outside, "geoms", [outside]):
+        apart = band is None or piece.distance(band) > eps
+        if apart and beside is not None:
+            piece = piece.difference(beside)
+            if piece.is_empty:
+                continue
         known = piece.intersection(seen).length if seen is not None else 0.0
         unseen = piece.length - known
         if unseen <= eps:
             continue
         piece_ends = 1
-        if band is None or piece.distance(band) > eps:
+        if apart:
             credit, piece_ends = unseen, 2
         elif any(piece.distance(tip) <= 2.0 * tolerance_m + eps for tip in tips):
             moved = piece.length + tolerance_m
@@ -186,6 +198,21 @@ def extension_beyond(
     return Extension(float(total), ends)
 
 
+def line_shift(current: BaseGeometry, previous: BaseGeometry, reach_m: float, spacing_m: float) -> float | None:
+    """Median distance from ``current`` to ``previous`` over the part of ``current`` within ``reach_m`` of it.
+
+    A crack stays where it is: re-delineated under other light its centreline moves by a pixel or
+    so. A shadow's edge moves with the sun and a line drawn on the other edge of a rut lies a
+    rut's width away. None when no part of ``current`` lies within ``reach_m`` of ``previous``.
+    """
+    if current.is_empty or previous.is_empty:
+        return None
+    points = shapely.line_interpolate_point(current, np.arange(0.0, current.length + spacing_m / 2, spacing_m))
+    distances = shapely.distance(points, previous)
+    distances = distances[distances <= reach_m]
+    return float(np.median(distances)) if len(distances) else None
+
+
 def track_growth(
     before: Sequence[CrackMeasure],
     after: Sequence[CrackMeasure],
@@ -195,12 +222,15 @@ def track_growth(
     tip_noise_m: float = 0.0,
     extension_m: float | None = None,
     extension_ends: int = 1,
+    tip_width_share: float = 0.0,
 ) -> TrackGrowth:
     """Growth of a track from the cracks it had before to those it has now (merges and splits summed).
 
     ``extension_m`` is the footprint extension (see ``extension_beyond``); without it the
     positive part of the length change stands in for it. ``extension_ends`` is the number of
-    ends it moved: each adds the tip noise of both surveys to its uncertainty.
+    ends it moved: each adds the tip noise of both surveys to its uncertainty. A tip is placed no
+    better than ``tip_width_share`` of the crack's mean width in that survey either: the end of a
+    dark band 30 cm wide (a shadow, a rut, a gaping scarp) is not located to the pixel.
 
     Raises:
         ValueError: ``days`` is not positive, or a side has no cracks.
@@ -213,12 +243,11 @@ def track_growth(
     l0, lu0, mw0, xw0, wu0, a0, au0 = _totals(before)
     l1, lu1, mw1, xw1, wu1, a1, au1 = _totals(after)
     delta = l1 - l0
-    length_unc = math.sqrt(
-        lu0**2 + lu1**2 + 2.0 * tip_noise_m**2 + (LENGTH_REL_UNC * delta) ** 2 + registration_unc_m**2
-    )
+    tip_var = max(tip_noise_m, tip_width_share * mw0) ** 2 + max(tip_noise_m, tip_width_share * mw1) ** 2
+    length_unc = math.sqrt(lu0**2 + lu1**2 + tip_var + (LENGTH_REL_UNC * delta) ** 2 + registration_unc_m**2)
     length = _change(delta, length_unc, days, k_sigma)
     ext = max(delta, 0.0) if extension_m is None else extension_m
-    tips = 2.0 * max(extension_ends, 1) * tip_noise_m**2
+    tips = max(extension_ends, 1) * tip_var
     ext_unc = math.sqrt(tips + (LENGTH_REL_UNC * ext) ** 2 + registration_unc_m**2 + lu1**2)
     width_unc = math.hypot(wu0, wu1)
     return TrackGrowth(

@@ -32,6 +32,32 @@ def unit_normals(points: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.column_stack([-tangent[:, 1], tangent[:, 0]])
 
 
+def read_gray_around(
+    src: DatasetReader, frame: tuple[float, float], points: NDArray[np.float64], margin_px: int
+) -> tuple[NDArray[np.float64] | None, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Grey levels of the window of ``src`` around site-frame ``points`` (plus ``margin_px``).
+
+    Returns (grey, valid, cols, rows): the window's mean of its first three bands and its valid
+    pixels (1.0) as float arrays, and the points' fractional columns and rows in that window.
+    ``grey`` is None when the points lie off the image. ``frame`` is the image's shift into the
+    site frame (site = image + frame); only the window is read.
+    """
+    cols, rows = ~src.transform * (points[:, 0] - frame[0], points[:, 1] - frame[1])
+    cols, rows = np.asarray(cols, np.float64) - 0.5, np.asarray(rows, np.float64) - 0.5
+    empty = np.zeros((0, 0))
+    if not len(points):
+        return None, empty, cols, rows
+    c0, r0 = int(np.floor(cols.min())) - margin_px, int(np.floor(rows.min())) - margin_px
+    c1, r1 = int(np.ceil(cols.max())) + margin_px, int(np.ceil(rows.max())) + margin_px
+    if c1 < 0 or r1 < 0 or c0 >= src.width or r0 >= src.height:
+        return None, empty, cols, rows
+    window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1).intersection(Window(0, 0, src.width, src.height))
+    bands = src.read(indexes=[1, 2, 3] if src.count >= 3 else [1] * 3, window=window, masked=True)
+    valid = np.asarray(~np.ma.getmaskarray(bands).any(axis=0), np.float64)
+    gray: NDArray[np.float64] = np.asarray(bands.filled(0), np.float64).mean(axis=0)
+    return gray, valid, cols - window.col_off, rows - window.row_off
+
+
 def relative_contrast(
     src: DatasetReader,
     frame: tuple[float, float],
@@ -46,23 +72,13 @@ def relative_contrast(
     Only a window around the points is read.
     """
     out = np.full(len(points), np.nan)
-    if not len(points):
+    gray, valid, cols, rows = read_gray_around(src, frame, points, MARGIN_PX)
+    if gray is None:
         return out
-    cols, rows = ~src.transform * (points[:, 0] - frame[0], points[:, 1] - frame[1])
-    cols, rows = np.asarray(cols, np.float64) - 0.5, np.asarray(rows, np.float64) - 0.5
-    c0, r0 = int(np.floor(cols.min())) - MARGIN_PX, int(np.floor(rows.min())) - MARGIN_PX
-    c1, r1 = int(np.ceil(cols.max())) + MARGIN_PX, int(np.ceil(rows.max())) + MARGIN_PX
-    if c1 < 0 or r1 < 0 or c0 >= src.width or r0 >= src.height:
-        return out
-    window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1).intersection(Window(0, 0, src.width, src.height))
-    inside = (cols >= window.col_off) & (cols <= window.col_off + window.width - 1)
-    inside &= (rows >= window.row_off) & (rows <= window.row_off + window.height - 1)
+    h, w = gray.shape
+    inside = (cols >= 0) & (cols <= w - 1) & (rows >= 0) & (rows <= h - 1)
     if not inside.any():
         return out
-    bands = src.read(indexes=[1, 2, 3] if src.count >= 3 else [1] * 3, window=window, masked=True)
-    valid = np.asarray(~np.ma.getmaskarray(bands).any(axis=0), np.float64)
-    gray: NDArray[np.float64] = np.asarray(bands.filled(0), np.float64).mean(axis=0)
-    cols, rows = cols - window.col_off, rows - window.row_off
     # map normals (x east, y north) to image axes (col right, row down), one pixel long
     dc, dr = normals[:, 0], -normals[:, 1]
 

@@ -40,11 +40,11 @@ from geowarn.store.db import Store
 from geowarn.store.queries import processed_before
 from geowarn.store.schema import Survey
 from geowarn.tracking.cracks import read_detected_cracks
+from geowarn.tracking.footprint import Footprint
 from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 from geowarn.tracking.marks import beside_mapped, fill_gaps, gap_points, marked_parts, sample_lines
 from geowarn.tracking.radiometry import Radiometry
 from geowarn.tracking.settings import TrackingSettings
-from geowarn.tracking.step import Footprint
 
 log = logging.getLogger(__name__)
 

@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from pathlib import Path
+from typing import Any
 
-from shapely import STRtree, unary_union, wkb
+from shapely import unary_union, wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geowarn.store.queries import processed_before
 from geowarn.store.schema import Crack, Growth, Survey, Track, TrackEvent
+from geowarn.tracking.coverage import Coverage, inside
 from geowarn.tracking.cracks import measure_of
+from geowarn.tracking.footprint import Footprint, fresh_pieces
 from geowarn.tracking.growth import (
-    Extension,
     FailureEstimate,
     TrackGrowth,
     acceleration,
     apply_noise_floor,
     empirical_noise,
-    extension_beyond,
     inverse_velocity,
+    line_shift,
     track_growth,
 )
 from geowarn.tracking.match import CrackShape, GapCheck, TrackingParams, match_cracks
+from geowarn.tracking.opening import OpeningGauge, OpeningMeasure, PairOpening, opening_change, pair_opening
 from geowarn.tracking.settings import TrackingSettings
-
-#: Seen pieces are substrings of the current centrelines; this snaps them back onto them.
-SEEN_SNAP_M = 1e-4
 
 
 @dataclass
@@ -123,80 +125,29 @@ def crack_family(session: Session, track_id: int) -> frozenset[int]:
     return frozenset(family)
 
 
-class Footprint:
-    """Centrelines detected at a site in earlier surveys, for spatial lookups within a tolerance.
-
-    ``seen`` are pieces of the current survey's cracks that no earlier survey delineated but
-    whose earlier imagery already showed crack (``geowarn.tracking.lookback``): they are neither
-    extension nor new cracks.
-    """
-
-    def __init__(
-        self,
-        lines: list[BaseGeometry],
-        tolerance_m: float,
-        min_branch_m: float = 0.0,
-        seen: list[BaseGeometry] | None = None,
-        min_tip_move_m: float = 0.0,
-    ) -> None:
-        self.lines = lines
-        self.min_tip_move_m = min_tip_move_m
-        self.tree = STRtree(lines)
-        self.tolerance_m = tolerance_m
-        self.min_branch_m = min_branch_m
-        self.seen = unary_union(seen).buffer(SEEN_SNAP_M) if seen else None
-
-    @classmethod
-    def before(
-        cls, session: Session, survey: Survey, tolerance_m: float, min_branch_m: float, min_tip_move_m: float = 0.0
-    ) -> Footprint:
-        """Every crack centreline of the site's surveys acquired before ``survey``."""
-        earlier = session.scalars(
-            select(Crack.centerline_wkb)
-            .join(Survey, Crack.survey_id == Survey.id)
-            .where(Survey.site_id == survey.site_id, Survey.acquired_on < survey.acquired_on)
-        ).all()
-        return cls([wkb.loads(b) for b in earlier], tolerance_m, min_branch_m, min_tip_move_m=min_tip_move_m)
-
-    def with_seen(self, seen: list[BaseGeometry]) -> Footprint:
-        """The same footprint with ``seen`` pieces."""
-        return Footprint(self.lines, self.tolerance_m, self.min_branch_m, seen, self.min_tip_move_m)
-
-    def near(self, geometry: BaseGeometry) -> BaseGeometry | None:
-        """Union of the earlier centrelines within the tolerance of ``geometry``."""
-        hits = self.tree.query(geometry, predicate="dwithin", distance=self.tolerance_m)
-        return unary_union([self.lines[i] for i in hits]) if len(hits) else None
-
-    def beyond(self, geometry: BaseGeometry) -> BaseGeometry:
-        """The part of ``geometry`` farther than the tolerance from every earlier centreline."""
-        near = self.near(geometry.buffer(self.tolerance_m))
-        return geometry if near is None else geometry.difference(near.buffer(self.tolerance_m))
-
-    def fresh(self, geometry: BaseGeometry) -> BaseGeometry:
-        """The part of ``geometry`` beyond the earlier centrelines and not seen in earlier imagery."""
-        out = self.beyond(geometry)
-        return out if self.seen is None or out.is_empty else out.difference(self.seen)
-
-    def extensions(self, current: BaseGeometry) -> tuple[Extension, Extension]:
-        """``current``'s extension beyond the earlier detections: less the ``seen`` pieces, and in full.
-
-        See ``extension_beyond``; one footprint query serves both.
-        """
-        near = self.near(current.buffer(self.tolerance_m))
-        args = (self.tolerance_m, self.min_branch_m)
-        with_seen = extension_beyond(current, near, *args, self.seen, self.min_tip_move_m)
-        if self.seen is None:
-            return with_seen, with_seen
-        return with_seen, extension_beyond(current, near, *args, None, self.min_tip_move_m)
+def _image_of(session: Session, survey_id: int) -> tuple[Path, tuple[float, float]] | None:
+    """An earlier survey's orthomosaic and its shift into the site frame."""
+    earlier = session.get(Survey, survey_id)
+    if earlier is None:
+        return None
+    return Path(earlier.path), (earlier.frame_dx_m or 0.0, earlier.frame_dy_m or 0.0)
 
 
-def fresh_pieces(lines: list[BaseGeometry], footprint: Footprint) -> list[BaseGeometry]:
-    """The parts of ``lines`` beyond everything detected in earlier surveys and not seen in their imagery."""
-    return [piece for line in lines for piece in _parts(footprint.fresh(line))]
+def _common_area(session: Session, coverage: Coverage | None, survey_id: int | None) -> BaseGeometry | None:
+    """Where the current survey and survey ``survey_id`` both saw the ground (None: unknown, no limit)."""
+    image = _image_of(session, survey_id) if coverage is not None and survey_id is not None else None
+    return None if image is None or coverage is None else coverage.common(*image)
 
 
-def _parts(geometry: BaseGeometry) -> list[BaseGeometry]:
-    return [g for g in getattr(geometry, "geoms", [geometry]) if not g.is_empty and g.length > 0]
+def _opening_record(measure: OpeningMeasure | None, pair: PairOpening) -> dict[str, Any]:
+    """How the opening was measured, for the growth record."""
+    record: dict[str, Any] = {"method": "ground displacement across the crack", "measured": False}
+    if measure is not None:
+        record.update(stations=measure.stations, stations_measured=measure.measured)
+        if math.isfinite(measure.delta_m):
+            record.update(measured=True, raw_delta_m=measure.delta_m, raw_unc_m=measure.unc_m)
+    record.update(pair_common_mode_m=pair.common_mode_m, pair_floor_m=pair.floor_m, pair_tracks=pair.n_tracks)
+    return record
 
 
 def track_survey(
@@ -207,12 +158,18 @@ def track_survey(
     registration_residual: float = 0.0,
     seen_before: list[BaseGeometry] | None = None,
     gap_is_crack: GapCheck | None = None,
+    opening: OpeningGauge | None = None,
+    coverage: Coverage | None = None,
 ) -> TrackingOutcome:
     """Match ``cracks`` (already flushed, site frame) to the site's tracks; store tracks, events and growth.
 
     ``registration_residual``: the survey's co-registration residual (CRS units), which widens the
     matching buffer by three sigmas; ``seen_before``: see ``Footprint``; ``gap_is_crack``: the
-    evidence a tip join needs (``match_cracks``).
+    evidence a tip join needs (``match_cracks``); ``opening``: measures each continued crack's
+    opening from the ground beside it (``geowarn.tracking.opening``), which then replaces the
+    change of the segmented mean width (kept in the metrics as ``mean_width_segmented``);
+    ``coverage``: extension and new cracks count only where this survey and the earlier one both
+    imaged the ground (``geowarn.tracking.coverage``).
     """
     candidates = session.scalars(
         select(Track).where(Track.site_id == survey.site_id, Track.status.in_(("active", "missing")))
@@ -288,16 +245,25 @@ def track_survey(
         settings.footprint_tolerance_px * survey.gsd_m + 3.0 * chain_unc,
         settings.min_branch_px * survey.gsd_m,
         settings.significance_sigma * math.sqrt(2.0) * settings.tip_noise_px * survey.gsd_m,
+        settings.match_buffer_m + 3.0 * chain_unc,
     ).with_seen(seen_before or [])
     mapped_extension: dict[int, float] = {}
     extension_ends: dict[int, int] = {}
+    openings: dict[int, OpeningMeasure | None] = {}
+    shifts: dict[int, float | None] = {}
+    max_shift = settings.max_line_shift_px * survey.gsd_m + 3.0 * chain_unc
     for track_id, item in continued.items():
         since = last_dates[previous_survey_of[track_id]]
         after = [item.crack, *splits.get(track_id, [])]
         after_lines = unary_union([wkb.loads(c.centerline_wkb) for c in after])
-        extension, without_lookback = footprint.extensions(after_lines)
+        seen_both = inside(after_lines, _common_area(session, coverage, previous_survey_of[track_id]))
+        if opening is not None and (image := _image_of(session, previous_survey_of[track_id])) is not None:
+            openings[track_id] = opening.measure(*image, after_lines, measure_of(item.crack).mean_width_m)
+        extension, without_lookback = footprint.extensions(seen_both)
         mapped_extension[track_id] = without_lookback.length_m
         extension_ends[track_id] = extension.ends
+        before_lines = unary_union([wkb.loads(c.centerline_wkb) for c in item.previous])
+        shifts[track_id] = line_shift(after_lines, before_lines, footprint.alongside_m, survey.gsd_m)
         item.growth = track_growth(
             [measure_of(c) for c in item.previous],
             [measure_of(c) for c in after],
@@ -307,12 +273,33 @@ def track_survey(
             settings.tip_noise_px * survey.gsd_m,
             extension.length_m,
             extension.ends,
+            settings.tip_noise_width_share,
         )
     floors = empirical_noise([i.growth for i in continued.values() if i.growth], settings.noise_min_tracks)
+    pair = pair_opening([m for m in openings.values() if m is not None], settings.noise_min_tracks)
     for track_id, item in continued.items():
         assert item.growth is not None
-        g = item.growth = apply_noise_floor(item.growth, floors, settings.significance_sigma)
+        g = apply_noise_floor(item.growth, floors, settings.significance_sigma)
+        segmented = g.mean_width
+        if opening is not None:
+            measured = opening_change(
+                openings[track_id], pair, g.days, settings.significance_sigma, settings.opening_lod_px * survey.gsd_m
+            )
+            g = replace(g, mean_width=measured or replace(segmented, significant=False))
+        moved = (shifts[track_id] or 0.0) > max_shift
+        if moved:  # a shadow's edge or another line: neither its extension nor its opening is the crack's
+            g = replace(
+                g,
+                extension=replace(g.extension, significant=False),
+                mean_width=replace(g.mean_width, significant=False),
+            )
+        item.growth = g
         metrics = g.to_dict()
+        metrics["line_shift_m"] = shifts[track_id]
+        metrics["line_moved"] = moved
+        if opening is not None:
+            metrics["mean_width_segmented"] = asdict(segmented)
+            metrics["opening"] = _opening_record(openings[track_id], pair)
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
         metrics["extension_without_lookback_m"] = mapped_extension[track_id]
         metrics["extension_ends"] = extension_ends[track_id]
@@ -349,8 +336,12 @@ def track_survey(
         item.family = crack_family(session, track_id)
         tracked.append(item)
 
-    new_cracks = [wkb.loads(item.crack.centerline_wkb) for item in tracked if item.crack.id in new_ids]
-    new_pieces = fresh_pieces(new_cracks, footprint)
+    previous = session.scalar(processed_before(survey).with_only_columns(Survey.id).limit(1))
+    imaged_before = _common_area(session, coverage, previous)
+    new_cracks = [
+        inside(wkb.loads(item.crack.centerline_wkb), imaged_before) for item in tracked if item.crack.id in new_ids
+    ]
+    new_pieces = fresh_pieces([c for c in new_cracks if not c.is_empty], footprint)
     grown = list(continued.values())
     tracked.sort(key=lambda t: t.track_id)
     return TrackingOutcome(tracked, grown, new_pieces, list(assignment.missing), dict(assignment.merged_into))

@@ -294,6 +294,9 @@ class SiteInfo:
 class SurveyInfo:
     """One survey of a site: its status and co-registration (``None`` for the reference survey).
 
+    ``registration`` holds ``ok``, the shift onto the previous survey (``dx_m``, ``dy_m``), its
+    ``residual_m`` and, when it failed, the ``reason``.
+
     ``frame_offset_m`` moves the survey's own coordinates into the site frame (the frame of its
     cracks; None until processed); ``outputs`` is the folder of its latest detection run
     (``crack_prob.tif``, ``cracks.gpkg``...), None before one.
@@ -349,7 +352,13 @@ def list_surveys(ws: WorkspaceDir, slug: str) -> list[SurveyInfo]:
                 s.path,
                 None
                 if s.reg_ok is None
-                else {"ok": s.reg_ok, "dx_m": s.reg_dx_m, "dy_m": s.reg_dy_m, "residual_m": s.reg_residual_m},
+                else {
+                    "ok": s.reg_ok,
+                    "dx_m": s.reg_dx_m,
+                    "dy_m": s.reg_dy_m,
+                    "residual_m": s.reg_residual_m,
+                    "reason": (s.reg_detail or {}).get("reason"),
+                },
                 s.error,
                 None if s.frame_dx_m is None else (s.frame_dx_m, s.frame_dy_m or 0.0),
                 runs.get(s.id),

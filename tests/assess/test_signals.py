@@ -4,7 +4,7 @@ from shapely.geometry import LineString, box
 
 from geowarn.assess.settings import AssessmentSettings, Zone
 from geowarn.assess.signals import SITE_ZONE, count_new_cracks
-from geowarn.tracking.step import Footprint, fresh_pieces
+from geowarn.tracking.footprint import Footprint, fresh_pieces
 
 
 def test_new_crack_pieces_cluster_and_redetections_do_not_count() -> None:

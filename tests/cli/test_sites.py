@@ -20,11 +20,19 @@ def test_a_failed_survey_is_shown_then_retried_replaced_and_removed(
     assert main(["survey", "add", "slope-c", str(make_geotiff("a.tif")), "--date", "2026-05-01", *home]) == 0
     ws = open_workspace(tmp_path / "home")
     with ws.store.transaction() as s:
-        s.execute(update(Survey).values(status="failed", error="file moved away"))
+        s.execute(
+            update(Survey).values(
+                status="failed",
+                error="file moved away",
+                reg_ok=False,
+                reg_detail={"ok": False, "reason": "0 of 12 patches agree"},
+            )
+        )
         s.execute(update(Site).values(error="slope-c.yaml: cannot read it"))
     capsys.readouterr()
     assert main(["site", "show", "slope-c", *home]) == 0
     out = capsys.readouterr().out
+    assert "registration FAILED (0 of 12 patches agree)" in out
     assert "error: file moved away" in out and "error: slope-c.yaml: cannot read it" in out and "failed: 1" in out
     assert main(["site", "list", *home]) == 0
     assert "slope-c.yaml: cannot read it" in capsys.readouterr().out

@@ -163,3 +163,37 @@ def test_a_side_branch_counts_by_its_unseen_remainder() -> None:
     assert extension_beyond(branch, old, 0.03, min_branch_m=0.1, seen=seen_less).length_m == pytest.approx(
         0.2, abs=1e-3
     )
+
+
+def test_a_line_delineated_alongside_is_no_extension() -> None:
+    from shapely.geometry import LineString
+
+    old = LineString([(0, 0), (2, 0)])
+    beside = LineString([(0.2, 0.08), (1.8, 0.08)])  # the same crack (or a moving shadow edge) 8 cm to the side
+    assert extension_beyond(beside, old, 0.03).length_m == pytest.approx(1.6)  # without the alongside rule
+    assert extension_beyond(beside, old, 0.03, alongside_m=0.15).length_m == 0.0
+    ahead = LineString([(2.1, 0.02), (2.6, 0.02)])  # a fragment ahead of the tip still counts in full
+    assert extension_beyond(ahead, old, 0.03, alongside_m=0.15).length_m == pytest.approx(0.5)
+    overhanging = LineString([(1.5, 0.08), (2.5, 0.08)])  # only its part beyond the old tip counts
+    assert extension_beyond(overhanging, old, 0.03, alongside_m=0.15).length_m == pytest.approx(0.5)
+
+
+def test_line_shift_tells_a_fixed_crack_from_a_moving_line() -> None:
+    from shapely.geometry import LineString
+
+    from geowarn.tracking.growth import line_shift
+
+    old = LineString([(0, 0), (2, 0)])
+    assert line_shift(LineString([(0, 0.004), (2.3, 0.004)]), old, 0.15, 0.01) == pytest.approx(0.004)
+    assert line_shift(LineString([(0, 0.08), (2, 0.08)]), old, 0.15, 0.01) == pytest.approx(0.08)
+    assert line_shift(LineString([(0, 0.5), (2, 0.5)]), old, 0.15, 0.01) is None
+
+
+def test_the_tip_of_a_wide_dark_band_is_vague() -> None:
+    def grown(width: float) -> bool:
+        before, after = [crack(4.0, width, 0.02)], [crack(4.25, width, 0.02)]
+        g = track_growth(before, after, 7.0, 0.0, tip_noise_m=0.05, extension_m=0.25, tip_width_share=0.5)
+        return g.extension.significant
+
+    assert grown(0.01)
+    assert not grown(0.30)

@@ -39,7 +39,7 @@ def cracks_geojson(ctx: Ctx, site: str, survey: int | None = None, shown_on: int
     try:
         chosen = survey_by_id(ctx.ws, slug, survey)
         basemap = survey_by_id(ctx.ws, slug, shown_on) if shown_on is not None else chosen
-        cracks = ctx.ws.cracks(slug, chosen.id) if chosen.status in ("processed", "flagged") else None
+        cracks = ctx.cracks(slug, chosen.id) if chosen.status in ("processed", "flagged") else None
     except ConfigError:
         raise NotFoundError() from None
     if cracks is None:

@@ -60,7 +60,7 @@ def site_page(
             previous = survey_by_id(ctx.ws, slug, compare_id) if compare_id is not None else None
         except ConfigError:
             raise NotFoundError() from None
-    cracks = ctx.ws.cracks(slug, chosen.id) if chosen and chosen.status in ("processed", "flagged") else None
+    cracks = ctx.cracks(slug, chosen.id) if chosen and chosen.status in ("processed", "flagged") else None
     listed: list[dict[str, Any]] = []
     if cracks is not None and not cracks.empty:
         order = {name: i for i, name in enumerate(CHANGES)}

@@ -20,6 +20,10 @@ Kinds (``build_suite(kinds=...)``; the ``kind`` recorded in scenario.json in bra
       ``NEW_CRACK_SURVEY + 1`` and present from then on.
     * ``unregistrable`` [unregistrable]: a stable site whose survey
       ``UNREGISTRABLE_SURVEY + 1`` shows unrelated ground (two other images).
+    * ``stable-ground`` / ``stable-scrub`` [stable]: crack-free natural ground (a held-out
+      natural drone frame crop / the scrubland orthomosaic) with moving tree shadows and JPEG
+      recompression besides the offset and light change (see
+      :mod:`geowarn.harness.scenario.ground`); these need no crack image.
 
 Images are chosen from the held-out split only, spreading their use over the suite (so a
 scenario's images also depend on the scenarios built before it); growing and new cracks
@@ -36,10 +40,11 @@ import itertools
 import json
 import logging
 import math
+import shutil
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +63,14 @@ from geowarn.harness.scenario.compose import (
     draw_offset,
     list_samples,
     load_sample,
+    offset_between,
     render_survey,
     sample_stats,
     stack_world,
     write_mask_tif,
     write_rgb_tif,
 )
+from geowarn.harness.scenario.ground import GROUND_KINDS, Ground, grounds, render_ground_surveys
 from geowarn.harness.scenario.schema import (
     AlertLevel,
     GrowthClass,
@@ -80,6 +87,7 @@ from geowarn.vectorize.measure import CrackMeasurement, measure_component
 
 __all__ = [
     "ALERT_THRESHOLDS_MM_DAY",
+    "CRACK_KINDS",
     "CRS",
     "GROWTH_RATES_MM_DAY",
     "GSD_M",
@@ -88,6 +96,7 @@ __all__ = [
     "ORIGIN_M",
     "START_DATE",
     "KindSpec",
+    "NoImageFitsError",
     "build_suite",
 ]
 
@@ -154,8 +163,15 @@ SPECS: dict[str, KindSpec] = {
     "growing-fast": KindSpec("growing", "fast", GROWTH_RATES_MM_DAY["fast"]),
     "new-crack": KindSpec("new-crack", "new"),
     "unregistrable": KindSpec("unregistrable", "stable"),
+    **{kind: KindSpec("stable", "stable") for kind in GROUND_KINDS},
 }
 KINDS: tuple[str, ...] = tuple(SPECS)
+#: Kinds made from crack images of ``source`` (the others survey crack-free natural ground).
+CRACK_KINDS: tuple[str, ...] = tuple(k for k in SPECS if k not in GROUND_KINDS)
+
+
+class NoImageFitsError(ConfigError):
+    """No held-out image can make this scenario; the suite goes on without it."""
 
 
 class _Library:
@@ -179,17 +195,44 @@ class _Library:
                 out.append(flip)
         return out
 
-    def pick(self, rng: np.random.Generator, ok: Callable[[SampleStats], bool], slot: int, exclude: set[int]) -> int:
-        """Least used sample that fits ``slot`` of a two-image world (ties broken by ``rng``)."""
+    def width(self, i: int) -> int:
+        """Width (px) of sample ``i``."""
+        return int(self.images[i].shape[1])
+
+    def pick(
+        self,
+        rng: np.random.Generator,
+        ok: Callable[[SampleStats], bool],
+        slot: int,
+        exclude: set[int],
+        *,
+        need: str,
+        width: int | None = None,
+    ) -> int:
+        """Least used sample that fits ``slot`` of a two-image world (ties broken by ``rng``).
+
+        ``need`` says what ``ok`` asks for (for the error); ``width``: only images this wide (the
+        images of a world are stacked and share their width).
+
+        Raises:
+            NoImageFitsError: no sample qualifies.
+
+        """
         cand = [
             i
             for i, st in enumerate(self.stats)
-            if i not in exclude and not st.blob and ok(st) and self.flips(i, slot, 2)
+            if i not in exclude
+            and not st.blob
+            and ok(st)
+            and self.flips(i, slot, 2)
+            and (width is None or self.width(i) == width)
         ]
         if not cand:
-            raise ConfigError(
-                f"no image of {self.samples[0].image.parent.parent} fits this scenario (long crack trunk, cracks "
-                f"clear of the seam); use a split with more or longer cracks"
+            wide = f", {width} px wide like the other image of the site" if width is not None else ""
+            raise NoImageFitsError(
+                f"no image of {self.samples[0].image.parent.parent} fits: it needs {need}{wide}, with its cracks "
+                f"at least {SEAM_CLEAR_PX} px clear of the seam; use a split with more or longer cracks, or "
+                f"leave this kind out with --kinds"
             )
         low = min(self.usage[i] for i in cand)
         best = [i for i in cand if self.usage[i] == low]
@@ -392,9 +435,13 @@ def _growth(surveys: list[SurveyRecord]) -> list[GrowthEntry]:
     return out
 
 
-def _minus(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    """``a - b`` rounded to 0.1 mm."""
-    return (_round(a[0] - b[0], 4), _round(a[1] - b[1], 4))
+def _trunk_need(need_px: float) -> str:
+    """What ``_trunk_ok(need_px)`` asks of an image, for people."""
+    return (
+        f"one clear crack trunk at least {need_px + MIN_KEPT_PX:.0f} px long ({MIN_KEPT_PX:.0f} px kept in the first "
+        f"survey plus {need_px:.0f} px of growth), {MIN_TRUNK_SHARE:.0%} of its skeleton on the trunk and "
+        f"{MIN_CONTRAST_DN:.0f} DN darker than the ground around it"
+    )
 
 
 def _trunk_ok(need_px: float) -> Callable[[SampleStats], bool]:
@@ -402,6 +449,9 @@ def _trunk_ok(need_px: float) -> Callable[[SampleStats], bool]:
     return lambda st: (
         st.trunk_px >= need_px + MIN_KEPT_PX and st.trunk_share >= MIN_TRUNK_SHARE and st.contrast >= MIN_CONTRAST_DN
     )
+
+
+ANY_CRACK = "a crack"
 
 
 def _any_crack(st: SampleStats) -> bool:
@@ -487,15 +537,9 @@ def _render(
                 truth_mask=truth_file,
                 date=START_DATE + dt.timedelta(days=k * interval_days),
                 gnss_offset_m=offset,
-                expected_registration_to_previous_m=_minus(offsets[-1], offset) if prev_ok else None,
-                expected_registration_to_reference_m=_minus(offsets[0], offset) if ref_ok else None,
-                illumination=IlluminationRecord(
-                    gain=ill.gain,
-                    gamma=ill.gamma,
-                    noise_sigma=ill.noise_sigma,
-                    colour_cast=ill.colour_cast,
-                    blur_sigma=ill.blur_sigma,
-                ),
+                expected_registration_to_previous_m=offset_between(offsets[-1], offset) if prev_ok else None,
+                expected_registration_to_reference_m=offset_between(offsets[0], offset) if ref_ok else None,
+                illumination=IlluminationRecord.model_validate(asdict(ill)),
                 registrable=content.registrable,
                 source_images=content.sources,
                 cracks=truth.cracks(content.shown) if content.registrable else [],
@@ -512,9 +556,12 @@ def _build_one(
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     rate, step_px = _growth_step(spec, rng, n_surveys, interval_days)
     main_slot = int(rng.integers(2))
-    ok = {"growing": _trunk_ok(step_px * (n_surveys - 1)), "new-crack": _trunk_ok(0.0)}.get(spec.kind, _any_crack)
-    main = lib.pick(rng, ok, main_slot, set())
-    other = lib.pick(rng, _any_crack, 1 - main_slot, {main})
+    growth_px = step_px * (n_surveys - 1) if spec.kind == "growing" else 0.0
+    dynamic = spec.kind in ("growing", "new-crack")
+    ok = _trunk_ok(growth_px) if dynamic else _any_crack
+    need = _trunk_need(growth_px) if dynamic else ANY_CRACK
+    main = lib.pick(rng, ok, main_slot, set(), need=need)
+    other = lib.pick(rng, _any_crack, 1 - main_slot, {main}, need=ANY_CRACK, width=lib.width(main))
     order = [main, other] if main_slot == 0 else [other, main]
     world = lib.world(rng, order)
     truth = _Truth(world.mask)
@@ -530,8 +577,8 @@ def _build_one(
             img, kept = eraser.erase(cut)
             contents[k] = _Survey(img, (world.mask & ~comp) | kept, True, sources)
     if spec.kind == "unregistrable":
-        a = lib.pick(rng, _any_crack, 0, set(order))
-        b = lib.pick(rng, _any_crack, 1, {*order, a})
+        a = lib.pick(rng, _any_crack, 0, set(order), need=ANY_CRACK)
+        b = lib.pick(rng, _any_crack, 1, {*order, a}, need=ANY_CRACK, width=lib.width(a))
         foreign = lib.world(rng, [a, b])
         contents[UNREGISTRABLE_SURVEY] = _Survey(
             foreign.image, foreign.mask, False, [p["image"] for p in foreign.parts]
@@ -562,6 +609,48 @@ def _build_one(
     )
 
 
+def _build_ground(
+    pool: list[Ground], name: str, seed: int, folder: Path, n_surveys: int, interval_days: int
+) -> Scenario:
+    """Build one stable-ground scenario on a ground drawn from ``pool`` into ``folder``."""
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    ground = pool[int(rng.integers(len(pool)))]
+    records = render_ground_surveys(
+        ground,
+        rng,
+        folder,
+        crs=CRS,
+        origin_m=ORIGIN_M,
+        start=START_DATE,
+        n_surveys=n_surveys,
+        interval_days=interval_days,
+        max_offset_m=MAX_OFFSET_M,
+    )
+    height, width = ground.valid.shape
+    return Scenario(
+        name=name,
+        kind="stable",
+        growth_class="stable",
+        seed=seed,
+        crs=CRS,
+        gsd_m=ground.gsd_m,
+        origin_m=ORIGIN_M,
+        width_px=width,
+        height_px=height,
+        interval_days=interval_days,
+        source_images=[ground.name],
+        world=[WorldPart(image=ground.name, row0=0, flip_rows=False, flip_cols=False)],
+        min_crack_length_m=MIN_CRACK_LENGTH_M,
+        min_elongation=MIN_ELONGATION,
+        nominal_rate_mm_day=0.0,
+        alert_thresholds_mm_day=dict(ALERT_THRESHOLDS_MM_DAY),
+        expected_alert_level="none",
+        dynamic_truth_id=None,
+        surveys=records,
+        growth=[],
+    )
+
+
 def _mkdir(path: Path) -> None:
     """Create a folder or raise ``OutputError``."""
     try:
@@ -585,10 +674,13 @@ def build_suite(
     """Build a suite of monitoring scenarios with known truth.
 
     Writes ``out_dir/<name>/scenario.json`` with ``survey_NN.tif`` and
-    ``survey_NN_truth.tif`` per scenario, and ``out_dir/suite.json``.
+    ``survey_NN_truth.tif`` per scenario, and ``out_dir/suite.json``. A scenario that no image
+    of the split can make is skipped with a warning and listed with the reason under
+    ``skipped`` in suite.json; the others are built.
 
     Args:
-        data_dir: Real data folder holding ``crack-seg/``.
+        data_dir: Real data folder holding ``crack-seg/`` (and ``natural/no-crack``,
+            ``geotiff/australia.tif`` for the stable-ground kinds).
         out_dir: Output folder (created; existing scenario files are replaced).
         seed: Seed of every random draw.
         n_per_kind: Scenarios per kind, named ``<kind>-a``, ``<kind>-b``...
@@ -602,7 +694,8 @@ def build_suite(
         The scenario folders, in build order.
 
     Raises:
-        ConfigError: If an argument is invalid or the data folder or split is missing.
+        ConfigError: If an argument is invalid, the data folder or split is missing, or no
+            scenario could be built.
         InvalidRasterError: If a source image or mask cannot be read.
         OutputError: If the outputs cannot be written.
 
@@ -616,17 +709,30 @@ def build_suite(
         raise ConfigError(f"n_surveys must be within 3..12, got {n_surveys}")
     if interval_days < 1:
         raise ConfigError(f"interval_days must be at least 1, got {interval_days}")
-    lib = _Library(list_samples(Path(data_dir), source, split))
+    crack_kinds = [k for k in kinds if k not in GROUND_KINDS]
+    lib = _Library(list_samples(Path(data_dir), source, split)) if crack_kinds else None
+    pools = {k: grounds(Path(data_dir), k) for k in dict.fromkeys(kinds) if k in GROUND_KINDS}
     out_dir = Path(out_dir)
     _mkdir(out_dir)
     folders: list[Path] = []
     names: list[str] = []
+    skipped: list[dict[str, str]] = []
     for kind in kinds:
         for i in range(n_per_kind):
             name = f"{kind}-{chr(ord('a') + i)}"
             folder = out_dir / name
             _mkdir(folder)
-            scenario = _build_one(lib, name, SPECS[kind], seed, folder, n_surveys, interval_days)
+            try:
+                if kind in pools:
+                    scenario = _build_ground(pools[kind], name, seed, folder, n_surveys, interval_days)
+                else:
+                    assert lib is not None
+                    scenario = _build_one(lib, name, SPECS[kind], seed, folder, n_surveys, interval_days)
+            except NoImageFitsError as exc:
+                log.warning("scenario %s (%s) skipped: %s", name, kind, exc)
+                skipped.append({"name": name, "kind": kind, "reason": str(exc)})
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
             _write_text(folder / "scenario.json", scenario.to_json())
             log.info("scenario %s: %s, %s", name, scenario.kind, scenario.growth_class)
             folders.append(folder)
@@ -634,12 +740,16 @@ def build_suite(
     suite: dict[str, Any] = {
         "seed": seed,
         "scenarios": names,
-        "source": f"crack-seg/{source}/{split}",
+        "source": f"crack-seg/{source}/{split}" if crack_kinds else "natural ground",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "kinds": list(kinds),
         "n_per_kind": n_per_kind,
+        "skipped": skipped,
     }
     _write_text(out_dir / "suite.json", json.dumps(suite, indent=2) + "\n")
+    if not folders:
+        reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped)
+        raise ConfigError(f"no scenario could be built from {source}/{split}: {reasons}")
     return folders
 
 

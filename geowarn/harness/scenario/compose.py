@@ -43,6 +43,7 @@ __all__ = [
     "draw_offset",
     "list_samples",
     "load_sample",
+    "offset_between",
     "render_survey",
     "sample_stats",
     "stack_world",
@@ -318,6 +319,11 @@ def apply_illumination(image: NDArray[np.uint8], ill: Illumination, rng: np.rand
     return np.asarray(np.clip(np.rint(x), 0, 255), dtype=np.uint8)
 
 
+def offset_between(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """``a - b`` rounded to 0.1 mm: the registration from an offset ``b`` survey to an offset ``a`` one."""
+    return (round(a[0] - b[0], 4) + 0.0, round(a[1] - b[1], 4) + 0.0)
+
+
 def survey_transform(origin: tuple[float, float], gsd: float, offset: tuple[float, float]) -> tuple[Affine, int, int]:
     """Survey grid and the whole-pixel part of its offset.
 
@@ -382,9 +388,10 @@ def _write(path: Path, data: NDArray[np.uint8], crs: str, transform: Affine, **e
         raise OutputError(f"cannot write {path}: {exc}; check that the output folder is writable") from exc
 
 
-def write_rgb_tif(path: Path, rgb: NDArray[np.uint8], crs: str, transform: Affine) -> None:
-    """Write an (H, W, 3) RGB image as a tiled deflate GeoTIFF."""
-    _write(path, np.transpose(rgb, (2, 0, 1)), crs, transform, photometric="RGB")
+def write_rgb_tif(path: Path, rgb: NDArray[np.uint8], crs: str, transform: Affine, nodata: int | None = None) -> None:
+    """Write an (H, W, 3) RGB image as a tiled deflate GeoTIFF (``nodata``: its no-data value, if any)."""
+    extra: dict[str, Any] = {} if nodata is None else {"nodata": nodata}
+    _write(path, np.transpose(rgb, (2, 0, 1)), crs, transform, photometric="RGB", **extra)
 
 
 def write_mask_tif(path: Path, mask: NDArray[np.uint8], crs: str, transform: Affine) -> None:

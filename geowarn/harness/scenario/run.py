@@ -32,7 +32,7 @@ from geowarn.assess.settings import LEVEL_ORDER, AssessmentSettings
 from geowarn.harness.scenario.schema import Scenario, SurveyRecord, TruthCrack, load_scenario, load_suite
 from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.store.queries import get_site
-from geowarn.store.schema import Assessment, Crack, Growth, Survey
+from geowarn.store.schema import Alert, Assessment, Crack, Growth, Survey
 from geowarn.workspace import WorkspaceDir, open_workspace
 from geowarn.workspace.sites import add_site, add_survey
 
@@ -71,6 +71,7 @@ class ScenarioOutcome:
     unregistrable_flagged: list[bool] = field(default_factory=list)
     growth_errors: list[dict[str, float]] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    alerts: int = 0  # alerts of yellow or above issued (each queued for its recipients); "no data" ones not counted
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -197,6 +198,7 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
         with ws.store.transaction() as session:
             levels = [a.level for a in session.scalars(select(Assessment).order_by(Assessment.id))]
             rows = session.scalars(select(Survey).order_by(Survey.acquired_on)).all()
+            alerts = len(session.scalars(select(Alert.id).where(Alert.level.in_(LEVELS[1:]))).all())
         out = ScenarioOutcome(
             scenario.name,
             scenario.kind,
@@ -205,6 +207,7 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
             max((lvl for lvl in levels if lvl in LEVEL_ORDER), key=LEVEL_ORDER.__getitem__, default="green"),
             levels,
             statuses=[r.status for r in rows],
+            alerts=alerts,
         )
         gsd = scenario.gsd_m
         for truth, row in zip(scenario.surveys, rows, strict=True):
@@ -242,6 +245,7 @@ def summarise(outcomes: list[ScenarioOutcome]) -> dict[str, Any]:
         "missed_alerts": fn,
         "level_exact": sum(o.reached_level == o.expected_level for o in outcomes),
         "stable_sites_without_alert": f"{sum(o.reached_level == 'green' for o in stable)}/{len(stable)}",
+        "alerts_on_stable_sites": sum(o.alerts for o in stable),
         "registration_error_px": {
             "n": len(reg),
             "median": statistics.median(reg) if reg else None,
@@ -293,7 +297,8 @@ def format_report(result: dict[str, Any]) -> str:
         f"recall {fmt(s['alert_recall'], '.2f')} "
         f"({s['true_alerts']} true, {s['false_alerts']} false, {s['missed_alerts']} missed); "
         f"expected level reached exactly in {s['level_exact']}/{s['scenarios']}; "
-        f"stable sites without alert {s['stable_sites_without_alert']}",
+        f"stable sites without alert {s['stable_sites_without_alert']} "
+        f"({s['alerts_on_stable_sites']} alerts of yellow or above issued on them)",
         f"- registration error vs known GNSS offsets: median {fmt(r['median'], '.2f')} px, "
         f"max {fmt(r['max'], '.2f')} px "
         f"over {r['n']} survey pairs; unregistrable surveys flagged {s['unregistrable_flagged']}",

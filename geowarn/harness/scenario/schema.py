@@ -157,6 +157,7 @@ class Suite(_Record):
     created: str
     kinds: list[str] = Field(default_factory=list)
     n_per_kind: int = 1
+    skipped: list[dict[str, str]] = Field(default_factory=list)  # scenarios no image could make, with the reason
 
 
 _RecordT = TypeVar("_RecordT", bound=BaseModel)

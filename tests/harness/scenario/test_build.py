@@ -13,7 +13,8 @@ import pytest
 import rasterio
 
 from geowarn.errors import ConfigError
-from geowarn.harness.scenario import GROWTH_RATES_MM_DAY, KINDS, Scenario, build_suite, load_scenario
+from geowarn.harness.scenario import GROWTH_RATES_MM_DAY, Scenario, build_suite, load_scenario
+from geowarn.harness.scenario.build import CRACK_KINDS
 from geowarn.harness.scenario.schema import load_suite
 
 pytestmark = pytest.mark.realdata
@@ -32,7 +33,7 @@ EXPECTED_LEVEL = {
 @pytest.fixture(scope="module")
 def suite(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     out = tmp_path_factory.mktemp("suite")
-    return out, build_suite(shared_data, out, seed=11, n_per_kind=1)
+    return out, build_suite(shared_data, out, seed=11, n_per_kind=1, kinds=CRACK_KINDS)
 
 
 def lengths(sc: Scenario) -> dict[int, list[float]]:
@@ -45,7 +46,7 @@ def lengths(sc: Scenario) -> dict[int, list[float]]:
 def test_suite_layout(suite: tuple[Path, list[Path]]) -> None:
     out, folders = suite
     meta = load_suite(out)
-    assert meta.scenarios == [f"{k}-a" for k in KINDS] == [f.name for f in folders]
+    assert meta.scenarios == [f"{k}-a" for k in CRACK_KINDS] == [f.name for f in folders]
     assert meta.seed == 11 and meta.source == "crack-seg/crackforest/test"
     raw = json.loads((out / "suite.json").read_text())
     assert {"seed", "scenarios", "source", "created"} <= raw.keys()
@@ -99,7 +100,7 @@ def test_offsets_and_expected_registration(suite: tuple[Path, list[Path]]) -> No
 
 def test_truth_lengths_follow_the_kind(suite: tuple[Path, list[Path]]) -> None:
     out, _ = suite
-    for kind in KINDS:
+    for kind in CRACK_KINDS:
         sc = load_scenario(out / f"{kind}-a")
         series = lengths(sc)
         changing = {i: v for i, v in series.items() if len(set(v)) > 1}
@@ -162,3 +163,38 @@ def test_bad_arguments(shared_data: Path, tmp_path: Path) -> None:
         build_suite(tmp_path / "missing", tmp_path)
     with pytest.raises(ConfigError, match="crack-seg/crackforest/nosplit"):
         build_suite(shared_data, tmp_path, split="nosplit")
+
+
+def test_a_scenario_no_image_can_make_is_skipped_with_the_reason(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geowarn.harness.scenario import build
+
+    monkeypatch.setattr(build, "MIN_KEPT_PX", 1e6)  # no crack is that long
+    folders = build_suite(shared_data, tmp_path / "s", seed=1, n_per_kind=1, kinds=["growing-fast", "stable"])
+    assert [f.name for f in folders] == ["stable-a"]
+    (skipped,) = load_suite(tmp_path / "s").skipped
+    assert skipped["name"] == "growing-fast-a" and skipped["kind"] == "growing-fast"
+    assert "at least 1000" in skipped["reason"] and "px long" in skipped["reason"] and "--kinds" in skipped["reason"]
+    assert not (tmp_path / "s" / "growing-fast-a").exists()
+    with pytest.raises(ConfigError, match="no scenario could be built"):
+        build_suite(shared_data, tmp_path / "t", seed=1, n_per_kind=1, kinds=["growing-fast"])
+
+
+def test_stable_ground_sites_survey_crack_free_natural_ground(shared_data: Path, tmp_path: Path) -> None:
+    folders = build_suite(shared_data, tmp_path, seed=2, n_per_kind=1, kinds=["stable-ground", "stable-scrub"])
+    ground, scrub = (load_scenario(f) for f in folders)
+    assert ground.source_images[0].startswith("natural/no-crack/") and ground.gsd_m == 0.02
+    assert scrub.source_images == ["geotiff/australia.tif"] and 0.015 < scrub.gsd_m < 0.02
+    for sc, folder in zip((ground, scrub), folders, strict=True):
+        assert sc.kind == "stable" and sc.expected_alert_level == "none" and not sc.growth
+        assert all(not s.cracks and s.registrable for s in sc.surveys)
+        assert all(math.hypot(*s.gnss_offset_m) <= 0.5 for s in sc.surveys)
+        first = np.asarray([0.0])
+        for k, s in enumerate(sc.surveys):
+            with rasterio.open(folder / s.file) as src:
+                assert src.crs.to_string() == "EPSG:32633" and src.res[0] == pytest.approx(sc.gsd_m)
+                pixels = src.read(1).astype(float)
+            if k == 0:
+                first = pixels
+        assert not np.array_equal(first, pixels)  # light, shadows and offset differ between surveys

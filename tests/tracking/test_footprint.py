@@ -1,7 +1,7 @@
 import pytest
 from shapely.geometry import LineString
 
-from geowarn.tracking.step import Footprint
+from geowarn.tracking.footprint import Footprint
 
 
 def test_footprint_extension_uses_only_nearby_earlier_lines() -> None:
