@@ -20,8 +20,9 @@ def cmd_scenario_build(args: argparse.Namespace) -> int:
         args.data, args.out, seed=args.seed, n_per_kind=args.n_per_kind, source=args.source, split=args.split, **kinds
     )
     print(f"{len(folders)} scenarios in {args.out}: " + ", ".join(f.name for f in folders))
-    for skipped in load_suite(args.out).skipped:
-        print(f"skipped {skipped['name']}: {skipped['reason']}")
+    if (args.out / "suite.json").is_file():
+        for skipped in load_suite(args.out).skipped:
+            print(f"skipped {skipped['name']}: {skipped['reason']}")
     return 0
 
 
