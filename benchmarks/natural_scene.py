@@ -25,7 +25,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from skimage.morphology import skeletonize
 
-from geowarn.training.natural import crack_shading
+from geowarn.harness.natural import crack_shading
 
 FRAME = 1536
 OVERLAP = 128

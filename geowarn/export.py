@@ -216,7 +216,7 @@ def parity_inputs(
     if folder is not None and folder.is_dir():
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)[:batch]
     if files:
-        from geowarn.training.datasets import read_rgb
+        from geowarn.io.images import read_rgb
 
         tiles = np.stack([_square(read_rgb(p), side) for p in files])
         info: dict[str, Any] = {"kind": "real", "images": [f"{PARITY_IMAGES}/{p.name}" for p in files]}

@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError
-from geowarn.evaluation.metrics import ToleranceCounts, tolerance_counts
 from geowarn.evaluation.natural import (
     ROCK_FRACTURE_FOLDER,
     natural_false_alarms,
@@ -29,13 +28,14 @@ from geowarn.evaluation.natural import (
     rock_fracture_pairs,
     transplant_scores,
 )
+from geowarn.harness.natural import NATURAL_FOLDER
 from geowarn.logs import log_event
+from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
 from geowarn.pipeline.detect import detect, load_cascade
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.training.datasets import discover_pairs, load_pairs
 from geowarn.training.defaults_data import SELECTION_SOURCES
-from geowarn.training.natural import NATURAL_FOLDER
 
 log = logging.getLogger("geowarn.eval")
 

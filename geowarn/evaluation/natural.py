@@ -21,14 +21,15 @@ import numpy as np
 from numpy.typing import NDArray
 from rasterio.transform import from_origin
 
-from geowarn.evaluation.metrics import ToleranceCounts, tolerance_counts
+from geowarn.harness.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images
 from geowarn.harness.scenario.compose import write_rgb_tif
 from geowarn.inference.cascade import Cascade
+from geowarn.io.images import read_mask, read_rgb
+from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
 from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
-from geowarn.training.datasets import discover_pairs, folder_pairs, load_pairs, read_mask, read_rgb
+from geowarn.training.datasets import discover_pairs, folder_pairs, load_pairs
 from geowarn.training.defaults_data import natural_transplants
-from geowarn.training.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images
 
 #: The natural frames' site is in Texas: UTM zone 14 N.
 NATURAL_CRS = "EPSG:32614"

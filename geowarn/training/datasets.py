@@ -15,9 +15,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from geowarn.errors import ConfigError
+from geowarn.io.images import image_files, read_mask, read_rgb
 
 #: Real crack-free rasters used as backgrounds. australia.tif is never used for training: it is
 #: the false-alarm test raster. test_tiled.tif is the validation background.
@@ -34,7 +34,6 @@ BACKGROUND_GEOTIFFS = {
 }
 #: Share of the brickwork no-crack patches (sorted by name) used for training; the rest validate.
 BRICK_TRAIN_SHARE = 0.8
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 
 @dataclass(frozen=True)
@@ -60,11 +59,6 @@ def discover_pairs(root: Path, split: str, sources: Iterable[str] | None = None)
     return pairs
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def folder_pairs(folder: Path) -> list[tuple[Path, Path]]:
     """(image, mask) pairs of ``folder/images`` and ``folder/masks`` matched by stem (mask NAME.png)."""
     image_dir = folder / "images"
@@ -72,18 +66,6 @@ def folder_pairs(folder: Path) -> list[tuple[Path, Path]]:
         return []
     pairs = [(image, folder / "masks" / (image.stem + ".png")) for image in image_files(image_dir)]
     return [(image, mask) for image, mask in pairs if mask.exists()]
-
-
-def read_rgb(path: Path) -> NDArray[np.uint8]:
-    """An image file as an H x W x 3 uint8 array."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
-
-
-def read_mask(path: Path) -> NDArray[np.uint8]:
-    """A mask file as an H x W array of 0/1."""
-    with Image.open(path) as im:
-        return (np.asarray(im.convert("L")) > 127).astype(np.uint8)
 
 
 def load_pairs(pairs: Sequence[SegPair]) -> list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]:

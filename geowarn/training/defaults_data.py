@@ -18,7 +18,7 @@ the crack-seg pairs themselves (``config/train/unet-s.yaml`` cuts its crack-free
   (:data:`SELECTION_SOURCES`), the last 20 % of the brick walls and ``geotiff/test_tiled.tif``;
 - ``natural-ground/{negatives,transplants}/{train,val}/{images,masks}``: crops of the natural
   crack-free drone frames (half of them under synthetic tree shadows) with empty masks, and
-  natural crops with a real crack transplanted into them (:mod:`geowarn.training.natural`).
+  natural crops with a real crack transplanted into them (:mod:`geowarn.harness.natural`).
   Train uses the train frames and crack-seg train splits, val the validation frames and the
   selection sources' val splits. The gate gets the same kinds of patches in both classes.
 
@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from geowarn.errors import ConfigError, OutputError
+from geowarn.harness.natural import NATURAL_FOLDER, NaturalSplit, natural_images, shadowed, transplant
 from geowarn.provenance import write_json_atomic
 from geowarn.training.datasets import (
     background_images,
@@ -50,7 +51,6 @@ from geowarn.training.datasets import (
     load_pairs,
     synthetic_backgrounds,
 )
-from geowarn.training.natural import NATURAL_FOLDER, NaturalSplit, natural_images, shadowed, transplant
 from geowarn.training.patches import pad_to
 
 #: Sources whose val split selects checkpoints and thresholds; others' val splits stay unseen.

@@ -20,9 +20,10 @@ from numpy.typing import NDArray
 from torch.utils.data import Dataset
 
 from geowarn.errors import ConfigError
+from geowarn.io.images import image_files, read_mask, read_rgb
 from geowarn.training.augment import image_tensor, to_tensors
 from geowarn.training.config import DataConfig, Task
-from geowarn.training.datasets import folder_pairs, image_files, read_mask, read_rgb
+from geowarn.training.datasets import folder_pairs
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,8 @@ from tqdm import tqdm
 
 from geowarn.device import pick_device, pick_precision
 from geowarn.errors import ConfigError
-from geowarn.evaluation.checkpoint import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
-from geowarn.evaluation.classification import classification_report
 from geowarn.logs import LogfmtFormatter, log_event
+from geowarn.metrics.classification import classification_report
 from geowarn.models.registry import ModelSpec, build_model, get_spec
 from geowarn.provenance import write_json_atomic
 from geowarn.training.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -48,6 +47,7 @@ from geowarn.training.losses import LossFn, build_loss
 from geowarn.training.runlog import plot_curves, write_metrics
 from geowarn.training.transfer import apply_strategy, init_from, set_train_mode
 from geowarn.training.transforms import build_transform
+from geowarn.training.validation import best_f1_threshold, classify_scores, segment_scores, threshold_for_recall
 
 log = logging.getLogger("geowarn.train")
 

@@ -20,8 +20,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from geowarn.errors import ConfigError, OutputError
+from geowarn.io.images import read_mask, read_rgb
 from geowarn.provenance import write_json_atomic
-from geowarn.training.datasets import mostly_valid, read_mask, read_rgb
+from geowarn.training.datasets import mostly_valid
 from geowarn.training.folders import Sample, pair_samples, split_dirs
 
 

@@ -306,8 +306,8 @@ def test_val_roots_validate_and_recall_threshold(folders: dict[str, Path], tmp_p
 
 
 def _val_scores(run: Path) -> tuple[np.ndarray, np.ndarray]:
-    from geowarn.evaluation.checkpoint import classify_scores
     from geowarn.training.folders import SampleDataset, folder_samples
+    from geowarn.training.validation import classify_scores
 
     model, meta = model_from_checkpoint(run / "last.pt")
     cfg = AugmentConfig(**meta["config"]["augment"])
@@ -325,7 +325,7 @@ def _data_config(data: dict[str, Any]) -> Any:
 
 
 def test_threshold_for_recall() -> None:
-    from geowarn.evaluation.checkpoint import threshold_for_recall
+    from geowarn.training.validation import threshold_for_recall
 
     scores = np.linspace(0.05, 0.95, 10)
     threshold = threshold_for_recall(scores, 0.8)

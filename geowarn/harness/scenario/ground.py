@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from rasterio.errors import RasterioIOError
 
 from geowarn.errors import ConfigError, InvalidRasterError
+from geowarn.harness.natural import NATURAL_FOLDER, NATURAL_GSD_M, cast_shadows, natural_files
 from geowarn.harness.scenario.compose import (
     apply_illumination,
     draw_illumination,
@@ -34,8 +35,7 @@ from geowarn.harness.scenario.compose import (
     write_rgb_tif,
 )
 from geowarn.harness.scenario.schema import IlluminationRecord, SurveyRecord
-from geowarn.training.datasets import read_rgb
-from geowarn.training.natural import NATURAL_FOLDER, NATURAL_GSD_M, cast_shadows, natural_files
+from geowarn.io.images import read_rgb
 
 __all__ = ["GROUND_KINDS", "JPEG_QUALITY", "SHADOW_SHIFT_M", "Ground", "grounds", "render_ground_surveys"]
 

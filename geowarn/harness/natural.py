@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError
-from geowarn.training.datasets import image_files, read_rgb
+from geowarn.io.images import image_files, read_rgb
 
 NaturalSplit = Literal["train", "val", "test"]
 NATURAL_FOLDER = "natural/no-crack"

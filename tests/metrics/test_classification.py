@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from geowarn.evaluation.classification import classification_report, format_classification_table
+from geowarn.metrics.classification import classification_report, format_classification_table
 
 
 def test_known_confusion_counts() -> None:

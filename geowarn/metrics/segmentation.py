@@ -1,6 +1,6 @@
 """Crack segmentation scores over a dataset: P/R/F1 exact and with tolerance, IoU, ODS and OIS.
 
-Counts follow :class:`geowarn.evaluation.metrics.ToleranceCounts` (a predicted pixel is correct when a
+Counts follow :class:`geowarn.metrics.tolerance.ToleranceCounts` (a predicted pixel is correct when a
 crack pixel lies within the tolerance, a crack pixel is found when a predicted pixel does; an
 empty prediction has precision 1, an empty truth recall 1). A pixel is predicted as crack when
 its probability is ``>= threshold``.
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from geowarn.evaluation.metrics import ToleranceCounts, _distance_to
+from geowarn.metrics.tolerance import ToleranceCounts, _distance_to
 
 #: Thresholds swept for ODS and OIS: 0.05, 0.10, ..., 0.95.
 DEFAULT_SWEEP: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))

@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 from geowarn.errors import ConfigError
-from geowarn.training.defaults_data import natural_negatives, natural_transplants
-from geowarn.training.natural import (
+from geowarn.harness.natural import (
     canopy_shadows,
     cast_shadows,
     frame_of,
     natural_files,
     transplant,
 )
+from geowarn.training.defaults_data import natural_negatives, natural_transplants
 
 
 def _ground(seed: int, side: int = 128) -> np.ndarray:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geowarn.evaluation.metrics import tolerance_counts
-from geowarn.evaluation.segmentation import DEFAULT_SWEEP, SegmentationScorer, format_segmentation_table, image_counts
+from geowarn.metrics.segmentation import DEFAULT_SWEEP, SegmentationScorer, format_segmentation_table, image_counts
+from geowarn.metrics.tolerance import tolerance_counts
 
 
 def _line(shape: tuple[int, int], row: int) -> np.ndarray:

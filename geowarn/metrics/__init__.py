@@ -1,0 +1,1 @@
+"""Scores of predictions against truth: tolerant segmentation counts, classification reports (numpy only)."""
