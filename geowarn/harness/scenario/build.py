@@ -61,6 +61,7 @@ from geowarn.harness.scenario.compose import (
     apply_illumination,
     draw_illumination,
     draw_offset,
+    fit_width,
     list_samples,
     load_sample,
     offset_between,
@@ -211,8 +212,9 @@ class _Library:
     ) -> int:
         """Least used sample that fits ``slot`` of a two-image world (ties broken by ``rng``).
 
-        ``need`` says what ``ok`` asks for (for the error); ``width``: only images this wide (the
-        images of a world are stacked and share their width).
+        ``need`` says what ``ok`` asks for (for the error). ``width``: the other image's width;
+        images that wide come first (the images of a world are stacked and share their width);
+        where none is, another is cut or padded to it when the world is stacked.
 
         Raises:
             NoImageFitsError: no sample qualifies.
@@ -221,35 +223,37 @@ class _Library:
         cand = [
             i
             for i, st in enumerate(self.stats)
-            if i not in exclude
-            and not st.blob
-            and ok(st)
-            and self.flips(i, slot, 2)
-            and (width is None or self.width(i) == width)
+            if i not in exclude and not st.blob and ok(st) and self.flips(i, slot, 2)
         ]
         if not cand:
-            wide = f", {width} px wide like the other image of the site" if width is not None else ""
             raise NoImageFitsError(
-                f"no image of {self.samples[0].image.parent.parent} fits: it needs {need}{wide}, with its cracks "
-                f"at least {SEAM_CLEAR_PX} px clear of the seam; use a split with more or longer cracks, or "
-                f"leave this kind out with --kinds"
+                f"no image of {self.samples[0].image.parent.parent} fits: it needs {need}, with its cracks at "
+                f"least {SEAM_CLEAR_PX} px clear of the seam; use a split with more or longer cracks, or leave "
+                f"this kind out with --kinds"
             )
+        same = [i for i in cand if self.width(i) == width]
+        cand = same or cand
         low = min(self.usage[i] for i in cand)
         best = [i for i in cand if self.usage[i] == low]
         choice = best[int(rng.integers(len(best)))]
         self.usage[choice] += 1
         return choice
 
-    def world(self, rng: np.random.Generator, order: list[int]) -> World:
-        """Two-image world of the samples ``order`` (top first), flips drawn from ``rng``."""
+    def world(self, rng: np.random.Generator, order: list[int], width: int | None = None) -> World:
+        """Two-image world of the samples ``order`` (top first), flips drawn from ``rng``.
+
+        ``width``: images of another width are centre-cut or mirror-padded to it (default: the first's).
+        """
+        width = width if width is not None else self.width(order[0])
         pieces = []
         for slot, i in enumerate(order):
             flips = self.flips(i, slot, len(order))
+            image, mask = fit_width(self.images[i], self.masks[i], width)
             pieces.append(
                 (
                     self.samples[i],
-                    self.images[i],
-                    self.masks[i],
+                    image,
+                    mask,
                     flips[int(rng.integers(len(flips)))],
                     bool(rng.integers(2)),
                 )
@@ -563,7 +567,7 @@ def _build_one(
     main = lib.pick(rng, ok, main_slot, set(), need=need)
     other = lib.pick(rng, _any_crack, 1 - main_slot, {main}, need=ANY_CRACK, width=lib.width(main))
     order = [main, other] if main_slot == 0 else [other, main]
-    world = lib.world(rng, order)
+    world = lib.world(rng, order, lib.width(main))
     truth = _Truth(world.mask)
     sources = [p["image"] for p in world.parts]
     contents = [_Survey(world.image, world.mask, True, sources) for _ in range(n_surveys)]

@@ -41,6 +41,7 @@ __all__ = [
     "apply_illumination",
     "draw_illumination",
     "draw_offset",
+    "fit_width",
     "list_samples",
     "load_sample",
     "offset_between",
@@ -225,6 +226,23 @@ def _flip(arr: NDArray[Any], flip_rows: bool, flip_cols: bool) -> NDArray[Any]:
     if flip_cols:
         arr = arr[:, ::-1]
     return np.ascontiguousarray(arr)
+
+
+def fit_width(
+    image: NDArray[np.uint8], mask: NDArray[np.bool_], width: int
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """``image`` and its ``mask`` centre-cut or mirror-padded (left and right) to ``width`` columns."""
+    w = image.shape[1]
+    if w > width:
+        c0 = (w - width) // 2
+        return np.ascontiguousarray(image[:, c0 : c0 + width]), np.ascontiguousarray(mask[:, c0 : c0 + width])
+    if w < width:
+        left = (width - w) // 2
+        right = width - w - left
+        padded = cv2.copyMakeBorder(image, 0, 0, left, right, cv2.BORDER_REFLECT_101)
+        padded_mask = cv2.copyMakeBorder(mask.astype(np.uint8), 0, 0, left, right, cv2.BORDER_REFLECT_101) > 0
+        return np.asarray(padded, np.uint8), padded_mask
+    return image, mask
 
 
 def stack_world(

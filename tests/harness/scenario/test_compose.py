@@ -124,3 +124,18 @@ def test_missing_data_raises_config_error(tmp_path: Path) -> None:
     cv2.imwrite(str(root / "images" / "a.jpg"), np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(InvalidRasterError, match="has no mask"):
         list_samples(tmp_path)
+
+
+def test_fit_width_cuts_or_pads_an_image_and_its_mask_alike() -> None:
+    from geowarn.harness.scenario.compose import fit_width
+
+    image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    mask = np.zeros((4, 6), bool)
+    mask[:, 2] = True
+    cut_image, cut_mask = fit_width(image, mask, 4)
+    assert cut_image.shape == (4, 4, 3) and np.array_equal(cut_image, image[:, 1:5])
+    assert np.array_equal(cut_mask, mask[:, 1:5])
+    wide_image, wide_mask = fit_width(image, mask, 9)
+    assert wide_image.shape == (4, 9, 3) and wide_mask.shape == (4, 9)
+    assert np.array_equal(wide_image[:, 1:7], image) and np.array_equal(wide_mask[:, 1:7], mask)
+    assert fit_width(image, mask, 6)[0] is image
