@@ -210,13 +210,16 @@ def run_scenario(folder: Path, work: Path, processor_factory: Any = None) -> Sce
             alerts=alerts,
         )
         gsd = scenario.gsd_m
+        offsets = {row.id: truth.gnss_offset_m for truth, row in zip(scenario.surveys, rows, strict=True)}
         for truth, row in zip(scenario.surveys, rows, strict=True):
             if not truth.registrable:
                 out.unregistrable_flagged.append(row.status == "flagged")
-            elif truth.expected_registration_to_previous_m is not None and row.reg_ok:
-                ex, ey = truth.expected_registration_to_previous_m
+            elif row.reg_ok and row.reference_survey_id in offsets:
+                # against the survey it was registered to: the last processed one, which is not the
+                # previous survey when that one was flagged
+                (rx, ry), (ox, oy) = offsets[row.reference_survey_id], truth.gnss_offset_m
                 assert row.reg_dx_m is not None and row.reg_dy_m is not None
-                out.registration_errors_px.append(math.hypot(row.reg_dx_m - ex, row.reg_dy_m - ey) / gsd)
+                out.registration_errors_px.append(math.hypot(row.reg_dx_m - (rx - ox), row.reg_dy_m - (ry - oy)) / gsd)
         _score_growth(ws, folder, scenario, out)
         return out
     finally:
