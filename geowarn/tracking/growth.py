@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -279,7 +280,8 @@ class NoiseFloor:
         return asdict(self)
 
 
-def _robust_sigma(values: Sequence[float]) -> float:
+def robust_sigma(values: Sequence[float] | NDArray[np.float64]) -> float:
+    """1.4826 x the median absolute deviation about the median (a 1-sigma spread that outliers do not inflate)."""
     v = np.asarray(values, dtype=float)
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
@@ -289,11 +291,11 @@ def empirical_noise(growths: Sequence[TrackGrowth], min_tracks: int = 5) -> Nois
     if len(growths) < min_tracks:
         return None
     return NoiseFloor(
-        _robust_sigma([g.length.delta_m for g in growths]),
-        _robust_sigma([g.mean_width.delta_m for g in growths]),
-        _robust_sigma([g.max_width.delta_m for g in growths]),
+        robust_sigma([g.length.delta_m for g in growths]),
+        robust_sigma([g.mean_width.delta_m for g in growths]),
+        robust_sigma([g.max_width.delta_m for g in growths]),
         len(growths),
-        _robust_sigma([g.extension.delta_m for g in growths]),
+        robust_sigma([g.extension.delta_m for g in growths]),
     )
 
 

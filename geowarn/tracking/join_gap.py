@@ -14,43 +14,18 @@ least ``min_contrast``.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from numpy.typing import NDArray
-from rasterio.io import DatasetReader
 from rasterio.windows import Window
 from shapely.geometry import Point
 
 from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 from geowarn.tracking.lookback import highest_within
+from geowarn.tracking.rasters import LazyRaster
 from geowarn.tracking.settings import TrackingSettings
-
-log = logging.getLogger(__name__)
-
-
-class _Raster:
-    """A raster opened on first use; None where it cannot be read (with one warning)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path, self._failed = path, path is None
-        self._src: DatasetReader | None = None
-
-    def get(self) -> DatasetReader | None:
-        if self._src is None and not self._failed and self.path is not None:
-            try:
-                self._src = rasterio.open(self.path)
-            except (OSError, rasterio.errors.RasterioError) as exc:
-                log.warning("tip joins without %s, unreadable: %s", self.path, exc)
-                self._failed = True
-        return self._src
-
-    def close(self) -> None:
-        if self._src is not None:
-            self._src.close()
-            self._src = None
 
 
 def _median(values: NDArray[np.float64]) -> float | None:
@@ -80,7 +55,7 @@ class GapEvidence:
     ) -> None:
         self.frame, self.spacing_m = frame, spacing_m
         self.min_contrast, self.min_probability, self.radius_px = min_contrast, min_probability, radius_px
-        self._image, self._probability = _Raster(image), _Raster(probability)
+        self._image, self._probability = LazyRaster(image, "tip joins"), LazyRaster(probability, "tip joins")
 
     @classmethod
     def for_survey(

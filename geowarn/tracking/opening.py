@@ -18,7 +18,6 @@ under each one's uncertainty, as for the other changes (``geowarn.tracking.growt
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from collections.abc import Sequence
@@ -26,18 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
 from rasterio.io import DatasetReader
 from scipy.ndimage import map_coordinates
 from shapely.geometry.base import BaseGeometry
 from skimage.registration import phase_cross_correlation
 
-from geowarn.tracking.growth import Change
+from geowarn.tracking.growth import Change, robust_sigma
 from geowarn.tracking.line_contrast import read_gray_around, unit_normals
 from geowarn.tracking.marks import sample_lines
-
-log = logging.getLogger(__name__)
+from geowarn.tracking.rasters import LazyRaster
 
 #: Side of the ground patches correlated on each side of the crack (pixels).
 PATCH_PX = 24
@@ -73,15 +70,28 @@ class OpeningMeasure:
     measured: int
 
 
+def _window(
+    src: DatasetReader, frame: tuple[float, float], centres: NDArray[np.float64], reach_px: float
+) -> tuple[NDArray[np.float64] | None, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Grey levels and validity around site-frame ``centres``, for patches moved by up to ``reach_px``."""
+    return read_gray_around(src, frame, centres, math.ceil(PATCH_PX / 2.0 + reach_px) + 2)
+
+
 def _patches(
-    src: DatasetReader, frame: tuple[float, float], centres: NDArray[np.float64]
+    window: tuple[NDArray[np.float64] | None, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+    moved_px: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Axis-aligned ``PATCH_PX`` grey patches of ``src`` around site-frame ``centres``; which are whole."""
+    """Axis-aligned ``PATCH_PX`` grey patches of a ``_window`` around its centres; which are whole.
+
+    ``moved_px``: (x east, y north) pixel shifts of the centres (columns right, rows up).
+    """
+    gray, valid, cols, rows = window
+    if moved_px is not None:
+        cols, rows = cols + moved_px[:, 0], rows - moved_px[:, 1]
     half = PATCH_PX / 2.0
-    gray, valid, cols, rows = read_gray_around(src, frame, centres, math.ceil(half) + 2)
     grid = np.arange(PATCH_PX, dtype=np.float64) - half + 0.5
-    out = np.zeros((len(centres), PATCH_PX, PATCH_PX))
-    whole = np.zeros(len(centres), bool)
+    out = np.zeros((len(cols), PATCH_PX, PATCH_PX))
+    whole = np.zeros(len(cols), bool)
     if gray is None:
         return out, whole
     gr, gc = np.meshgrid(grid, grid, indexing="ij")
@@ -128,11 +138,12 @@ def station_openings(
     found = []
     for sign in (1.0, -1.0):
         side = points + sign * offset_m * normals
-        p0, w0 = _patches(before, before_frame, side)
+        p0, w0 = _patches(_window(before, before_frame, side, 0.0))
+        later = _window(after, after_frame, side, MAX_SHIFT_PX)  # read once, sampled where the ground moved
         shifts = np.zeros((len(points), 2))
         ok = w0.copy()
         for _ in range(REFINE_PASSES):
-            p1, w1 = _patches(after, after_frame, side + shifts * gsd)
+            p1, w1 = _patches(later, shifts)
             ok &= w1
             for i in np.flatnonzero(ok):
                 d = _shift(p0[i], p1[i])
@@ -171,10 +182,8 @@ def measure_opening(
     n = len(values)
     if n < max(MIN_STATIONS, MIN_STATION_SHARE * len(points)):
         return OpeningMeasure(math.nan, math.nan, len(points), n)
-    median = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - median)))
-    unc = max(1.2533 * spread / math.sqrt(n), LOCATION_FLOOR_PX * gsd)
-    return OpeningMeasure(median, unc, len(points), n)
+    unc = max(1.2533 * robust_sigma(values) / math.sqrt(n), LOCATION_FLOOR_PX * gsd)
+    return OpeningMeasure(float(np.median(values)), unc, len(points), n)
 
 
 @dataclass(frozen=True)
@@ -191,8 +200,7 @@ def pair_opening(measures: Sequence[OpeningMeasure], min_tracks: int) -> PairOpe
     values = np.array([m.delta_m for m in measures if math.isfinite(m.delta_m)])
     if len(values) < min_tracks:
         return PairOpening(0.0, 0.0, len(values))
-    median = float(np.median(values))
-    return PairOpening(median, 1.4826 * float(np.median(np.abs(values - median))), len(values))
+    return PairOpening(float(np.median(values)), robust_sigma(values), len(values))
 
 
 def opening_change(
@@ -222,7 +230,7 @@ class OpeningGauge:
 
     def __init__(self, current: Path, frame: tuple[float, float]) -> None:
         self.current, self.frame = current, frame
-        self._open: dict[Path, DatasetReader | None] = {}
+        self._rasters: dict[Path, LazyRaster] = {}
 
     def __enter__(self) -> OpeningGauge:
         return self
@@ -231,19 +239,14 @@ class OpeningGauge:
         self.close()
 
     def close(self) -> None:
-        for src in self._open.values():
-            if src is not None:
-                src.close()
-        self._open.clear()
+        for raster in self._rasters.values():
+            raster.close()
+        self._rasters.clear()
 
     def _get(self, path: Path) -> DatasetReader | None:
-        if path not in self._open:
-            try:
-                self._open[path] = rasterio.open(path)
-            except (OSError, rasterio.errors.RasterioError) as exc:
-                log.warning("opening not measured against %s, unreadable: %s", path, exc)
-                self._open[path] = None
-        return self._open[path]
+        if path not in self._rasters:
+            self._rasters[path] = LazyRaster(path, "opening measurements")
+        return self._rasters[path].get()
 
     def measure(
         self, earlier: Path, earlier_frame: tuple[float, float], centreline: BaseGeometry, mean_width_m: float
