@@ -22,7 +22,7 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.features import shapes
 from shapely import affinity, unary_union
-from shapely.geometry import shape
+from shapely.geometry import Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,11 @@ def imaged_area(path: Path, frame: tuple[float, float]) -> BaseGeometry | None:
         return None
     if mask.all():
         h, w = mask.shape
-        x0, y0 = transform * (0, 0)
-        x1, y1 = transform * (w, h)
-        area: BaseGeometry = shape(
-            {"type": "Polygon", "coordinates": [[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]}
-        )
+        (x0, y0), (x1, y1) = transform * (0, 0), transform * (w, h)
+        area: BaseGeometry = box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
     else:
         polygons = [shape(g) for g, v in shapes(mask.astype(np.uint8), mask=mask, transform=transform) if v]
-        area = unary_union(polygons).buffer(-cell) if polygons else shape({"type": "Polygon", "coordinates": []})
+        area = unary_union(polygons).buffer(-cell) if polygons else Polygon()
     return affinity.translate(area, *frame)
 
 

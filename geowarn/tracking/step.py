@@ -282,9 +282,8 @@ def track_survey(
         g = apply_noise_floor(item.growth, floors, settings.significance_sigma)
         segmented = g.mean_width
         if opening is not None:
-            measured = opening_change(
-                openings[track_id], pair, g.days, settings.significance_sigma, settings.opening_lod_px * survey.gsd_m
-            )
+            lod_m = settings.opening_lod_px * survey.gsd_m
+            measured = opening_change(openings.get(track_id), pair, g.days, settings.significance_sigma, lod_m)
             g = replace(g, mean_width=measured or replace(segmented, significant=False))
         moved = (shifts[track_id] or 0.0) > max_shift
         if moved:  # a shadow's edge or another line: neither its extension nor its opening is the crack's
@@ -299,7 +298,7 @@ def track_survey(
         metrics["line_moved"] = moved
         if opening is not None:
             metrics["mean_width_segmented"] = asdict(segmented)
-            metrics["opening"] = _opening_record(openings[track_id], pair)
+            metrics["opening"] = _opening_record(openings.get(track_id), pair)
         metrics["pair_noise_floor"] = floors.to_dict() if floors else None
         metrics["extension_without_lookback_m"] = mapped_extension[track_id]
         metrics["extension_ends"] = extension_ends[track_id]
