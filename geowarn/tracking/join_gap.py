@@ -14,6 +14,7 @@ least ``min_contrast``.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from geowarn.tracking.line_contrast import relative_contrast, unit_normals
 from geowarn.tracking.lookback import highest_within
 from geowarn.tracking.rasters import LazyRaster
 from geowarn.tracking.settings import TrackingSettings
+
+log = logging.getLogger(__name__)
 
 
 def _median(values: NDArray[np.float64]) -> float | None:
@@ -55,7 +58,7 @@ class GapEvidence:
     ) -> None:
         self.frame, self.spacing_m = frame, spacing_m
         self.min_contrast, self.min_probability, self.radius_px = min_contrast, min_probability, radius_px
-        self._image, self._probability = LazyRaster(image, "tip joins"), LazyRaster(probability, "tip joins")
+        self._image, self._probability = LazyRaster(image, "tip joins", log), LazyRaster(probability, "tip joins", log)
 
     @classmethod
     def for_survey(

@@ -18,6 +18,7 @@ under each one's uncertainty, as for the other changes (``geowarn.tracking.growt
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ from geowarn.tracking.growth import Change, robust_sigma
 from geowarn.tracking.line_contrast import read_gray_around, unit_normals
 from geowarn.tracking.marks import sample_lines
 from geowarn.tracking.rasters import LazyRaster
+
+log = logging.getLogger(__name__)
 
 #: Side of the ground patches correlated on each side of the crack (pixels).
 PATCH_PX = 24
@@ -245,7 +248,7 @@ class OpeningGauge:
 
     def _get(self, path: Path) -> DatasetReader | None:
         if path not in self._rasters:
-            self._rasters[path] = LazyRaster(path, "opening measurements")
+            self._rasters[path] = LazyRaster(path, "opening measurements", log)
         return self._rasters[path].get()
 
     def measure(

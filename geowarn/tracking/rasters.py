@@ -8,14 +8,12 @@ from pathlib import Path
 import rasterio
 from rasterio.io import DatasetReader
 
-log = logging.getLogger(__name__)
-
 
 class LazyRaster:
-    """``path`` opened on the first ``get``; ``purpose`` says in the warning what goes without it."""
+    """``path`` opened on the first ``get``; ``purpose`` says in the warning (on ``log``) what goes without it."""
 
-    def __init__(self, path: Path | None, purpose: str) -> None:
-        self.path, self.purpose, self._failed = path, purpose, path is None
+    def __init__(self, path: Path | None, purpose: str, log: logging.Logger) -> None:
+        self.path, self.purpose, self.log, self._failed = path, purpose, log, path is None
         self._src: DatasetReader | None = None
 
     def get(self) -> DatasetReader | None:
@@ -23,7 +21,7 @@ class LazyRaster:
             try:
                 self._src = rasterio.open(self.path)
             except (OSError, rasterio.errors.RasterioError) as exc:
-                log.warning("%s without %s, unreadable: %s", self.purpose, self.path, exc)
+                self.log.warning("%s without %s, unreadable: %s", self.purpose, self.path, exc)
                 self._failed = True
         return self._src
 
