@@ -98,7 +98,8 @@ def detect(
             orthomosaics without loading them again; the model settings are then ignored.
         **settings: detect settings over those of ``config``: ``classifier`` (None: segment every
             tile), ``segmenter``, ``prob_threshold``, ``gate_threshold``, ``min_crack_length_m``,
-            ``target_gsd_m``, ``tile_core``, ``device``, ``amp``, ``threads``... (``DetectConfig``).
+            ``max_crack_width_m``, ``target_gsd_m``, ``tile_core``, ``device``, ``amp``, ``threads``...
+            (``DetectConfig``).
 
     Returns:
         The cracks as GeoDataFrames in the raster's CRS, the output paths and the run record.

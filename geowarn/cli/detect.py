@@ -17,6 +17,7 @@ _OVERRIDES = (
     "gate_threshold",
     "prob_threshold",
     "min_crack_length_m",
+    "max_crack_width_m",
     "target_gsd_m",
     "tile_core",
     "device",
@@ -35,6 +36,9 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=float, help="tile gate threshold (default: from the weights manifest)")
     p.add_argument("--prob-threshold", type=float, help="crack mask threshold (default: from the weights manifest)")
     p.add_argument("--min-length", type=float, dest="min_crack_length_m", help="drop cracks shorter than this (m)")
+    p.add_argument(
+        "--max-width", type=float, dest="max_crack_width_m", help="drop features wider than this on average (m)"
+    )
     p.add_argument("--target-gsd", type=float, dest="target_gsd_m", help="resample tiles to this GSD (m) first")
     p.add_argument("--tile-size", type=int, dest="tile_core", help="tile stride in px (default 256)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default auto)")

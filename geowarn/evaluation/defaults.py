@@ -194,6 +194,7 @@ def false_alarm_rate(raster: Path) -> dict[str, Any]:
             "area_ha": hectares,
             "length_m_per_ha": result.total_length_m / hectares if hectares else None,
             "flagged_fraction": result.counts["crack_pixels"] / max(result.counts["valid_pixels"], 1),
+            "thresholded_fraction": result.counts["thresholded_pixels"] / max(result.counts["valid_pixels"], 1),
             "tiles_gated_in": result.counts["tiles_positive"],
             "tiles": result.counts["tiles_classified"],
         }
@@ -221,7 +222,8 @@ def format_report(report: dict[str, Any]) -> str:
         for key in (k for k in ("detect", "monitor") if k in rows):
             v = rows[key]
             lines.append(
-                f"false alarms on {label.format(key)}: {100 * v['flagged_fraction']:.3f} % of pixels, "
+                f"false alarms on {label.format(key)}: {100 * v['flagged_fraction']:.3f} % of pixels "
+                f"({100 * v['thresholded_fraction']:.3f} % before the shape filters), "
                 f"{v['cracks']} cracks, {v['length_m']:.1f} m over {v['area_ha']:.4f} ha = "
                 f"{v['length_m_per_ha']:.1f} m/ha"
             )

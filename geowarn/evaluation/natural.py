@@ -3,7 +3,8 @@
 - :func:`natural_false_alarms`: ``detect`` on each test frame of ``natural/no-crack`` (written as a
   GeoTIFF at the frames' 2 cm GSD), on both paths: the gated detect path and the ungated
   monitoring path. Every flagged pixel is a false alarm; reported as the flagged share of all
-  pixels and as metres of crack centreline (after the vector filters) per hectare.
+  pixels (pixels of reported cracks, i.e. after the shape filters; the share above the probability
+  threshold is reported beside it) and as metres of crack centreline per hectare.
 - :func:`transplant_scores`: held-out real cracks (each source's evaluation split) transplanted
   onto natural test frames, at full and at half width; F1 and recall within 2 px. This is how
   well cracks are found on natural ground, and how well thin ones are.
@@ -52,7 +53,10 @@ def natural_false_alarms(data: Path, limit: int | None = None, device: str = "cp
     """Flagged share and false crack length per hectare on the natural test frames, per path."""
     files = natural_files(data, "test")[: limit or None]
     out: dict[str, Any] = {"folder": str(data / NATURAL_FOLDER), "split": "test", "images": len(files)}
-    totals = {name: {"crack_pixels": 0, "valid_pixels": 0, "length_m": 0.0, "cracks": 0} for name in PATHS}
+    totals = {
+        name: {"crack_pixels": 0, "thresholded_pixels": 0, "valid_pixels": 0, "length_m": 0.0, "cracks": 0}
+        for name in PATHS
+    }
     configs = path_configs(device)
     with tempfile.TemporaryDirectory() as tmp:
         for i, file in enumerate(files):
@@ -61,6 +65,7 @@ def natural_false_alarms(data: Path, limit: int | None = None, device: str = "cp
                 result = detect(raster, Path(tmp) / f"{name}-{i}", config, progress=False, quiet=True)
                 t = totals[name]
                 t["crack_pixels"] += result.counts["crack_pixels"]
+                t["thresholded_pixels"] += result.counts["thresholded_pixels"]
                 t["valid_pixels"] += result.counts["valid_pixels"]
                 t["length_m"] += result.total_length_m
                 t["cracks"] += result.n_cracks
@@ -70,6 +75,7 @@ def natural_false_alarms(data: Path, limit: int | None = None, device: str = "cp
             **t,
             "area_ha": hectares,
             "flagged_fraction": t["crack_pixels"] / t["valid_pixels"] if t["valid_pixels"] else None,
+            "thresholded_fraction": t["thresholded_pixels"] / t["valid_pixels"] if t["valid_pixels"] else None,
             "length_m_per_ha": t["length_m"] / hectares if hectares else None,
         }
     return out

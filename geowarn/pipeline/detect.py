@@ -3,9 +3,12 @@
 Stages: validate the input; read tile rows (prefetched in a thread, block-aligned); gate tiles
 with the classifier; segment positive tiles; blend overlapping tiles row by row and write the
 finished rows at once; label connected crack pixels strip by strip; measure and vectorise each
-crack; convert the rasters to COGs. Outputs go to a staging folder inside ``--out`` and are
-moved into place only when everything succeeded, so a failed run leaves no half-written files
-and never destroys the outputs of an earlier run.
+crack, dropping components that are not crack-shaped (too short, not elongated, too wide) from
+the features and from the mask, so ``crack_mask.tif`` marks exactly the reported cracks (the
+thresholded probability is ``crack_prob.tif >= threshold``); convert the rasters to COGs.
+Outputs go to a staging folder inside ``--out`` and are moved into place only when everything
+succeeded, so a failed run leaves no half-written files and never destroys the outputs of an
+earlier run.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class _TileStats:
     positive: int = 0
     followed: int = 0
     segmented: int = 0
-    crack_pixels: int = 0
+    thresholded_pixels: int = 0
     valid_pixels: int = 0
 
 
@@ -290,7 +293,7 @@ def _run_tiles(
             mask_u8 = crack.view(np.uint8) if all_valid else np.where(valid, crack, MASK_NODATA).astype(np.uint8)
             mask_out.write(row0, mask_u8)
             labeler.add_strip(row0, crack)
-            stats.crack_pixels += int(crack.sum())
+            stats.thresholded_pixels += int(crack.sum())
             stats.valid_pixels += int(valid.sum())
             clock.add("write", time.perf_counter() - t0)
             bar.update(grid.cols, stats.positive)
@@ -392,7 +395,9 @@ def detect(
                 components,
                 min_length_m=config.min_crack_length_m,
                 min_elongation=config.min_elongation,
+                max_mean_width_m=config.max_crack_width_m,
                 metres_per_unit=info.metres_per_unit,
+                prune_mask=True,
             )
             write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines)
             clock.add("vectorize", time.perf_counter() - t0)
@@ -412,7 +417,8 @@ def detect(
             "tiles_positive": stats.positive,
             "tiles_followed": stats.followed,
             "tiles_segmented": stats.segmented,
-            "crack_pixels": stats.crack_pixels,
+            "thresholded_pixels": stats.thresholded_pixels,
+            "crack_pixels": int(polygons["n_pixels"].sum()) if n_cracks else 0,
             "valid_pixels": stats.valid_pixels,
             "components": len(components),
             "cracks": n_cracks,

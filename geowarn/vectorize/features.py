@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from rasterio.errors import RasterioIOError
 from rasterio.features import shapes
-from rasterio.io import DatasetReader
+from rasterio.io import DatasetReader, DatasetWriter
 from rasterio.windows import Window
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -115,10 +115,10 @@ class _Crack:
 
 
 @contextmanager
-def _open(path: Path, what: str) -> Iterator[DatasetReader]:
+def _open(path: Path, what: str, mode: str = "r") -> Iterator[DatasetReader | DatasetWriter]:
     """Open a raster, turning I/O failures into ``InvalidRasterError``."""
     try:
-        src = rasterio.open(path)
+        src = rasterio.open(path, mode)
     except RasterioIOError as exc:
         raise InvalidRasterError(f"cannot open {what} raster {path}: {exc}") from exc
     with src:
@@ -269,6 +269,7 @@ class _Batch:
     masks: list[NDArray[np.bool_]]
     probs: list[NDArray[np.float32] | None]
     transforms: list[_Transform]
+    windows: list[Window]
 
 
 def _read_batch(
@@ -283,7 +284,7 @@ def _read_batch(
     crack_band = (mask_src.read(1, window=band) == 1).view(np.uint8)
     prob_band = None if prob_src is None else prob_src.read(1, window=band)
     a, b, c, d, e, f = mask_src.transform[:6]
-    out = _Batch([], [], [])
+    out = _Batch([], [], [], [])
     for comp, win in batch:
         rows = slice(int(win.row_off) - r0, int(win.row_off + win.height) - r0)
         cols = slice(int(win.col_off) - c0, int(win.col_off + win.width) - c0)
@@ -303,20 +304,42 @@ def _read_batch(
         out.probs.append(prob)
         tx, ty = win.col_off, win.row_off  # the window's transform, as Affine.translation(tx, ty) composes it
         out.transforms.append((a, b, a * tx + b * ty + c, d, e, d * tx + e * ty + f))
+        out.windows.append(win)
     return out
 
 
-def _measure_batch(batch: _Batch, accept: CrackFilter) -> tuple[list[_Crack], list[MultiPolygon]]:
-    """Measure the components of a batch; the cracks that pass ``accept`` and their outlines."""
+def _measure_batch(
+    batch: _Batch, accept: CrackFilter
+) -> tuple[list[_Crack], list[MultiPolygon], list[tuple[NDArray[np.bool_], Window]]]:
+    """Measure the components of a batch.
+
+    Returns the cracks that pass ``accept``, their outlines, and the masks and windows of the
+    components it drops.
+    """
     cracks: list[_Crack] = []
     masks: list[NDArray[np.bool_]] = []
-    for meas, mask, transform in zip(
-        measure_components(batch.masks, batch.probs, accept=accept), batch.masks, batch.transforms, strict=True
+    dropped: list[tuple[NDArray[np.bool_], Window]] = []
+    for meas, mask, transform, window in zip(
+        measure_components(batch.masks, batch.probs, accept=accept),
+        batch.masks,
+        batch.transforms,
+        batch.windows,
+        strict=True,
     ):
-        if meas is not None:
+        if meas is None:
+            dropped.append((mask, window))
+        else:
             cracks.append(_Crack(meas, transform))
             masks.append(mask)
-    return cracks, _polygons(masks, [c.transform for c in cracks]) if cracks else []
+    return cracks, _polygons(masks, [c.transform for c in cracks]) if cracks else [], dropped
+
+
+def _clear(mask_dst: DatasetWriter, dropped: Sequence[tuple[NDArray[np.bool_], Window]]) -> None:
+    """Set the pixels of dropped components to background (0) in the mask raster."""
+    for comp_mask, window in dropped:
+        values = mask_dst.read(1, window=window)
+        values[comp_mask] = 0
+        mask_dst.write(values, 1, window=window)
 
 
 def _frame(columns: dict[str, Any], geoms: Sequence[BaseGeometry] | NDArray[np.object_], crs: Any) -> gpd.GeoDataFrame:
@@ -366,8 +389,10 @@ def vectorize_cracks(
     *,
     min_length_m: float,
     min_elongation: float = 0.0,
+    max_mean_width_m: float | None = None,
     metres_per_unit: float = 1.0,
     max_window_px: int = 8192,
+    prune_mask: bool = False,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Crack polygons and centrelines with their measurements, in the mask raster's CRS.
 
@@ -381,8 +406,12 @@ def vectorize_cracks(
             without a centreline (single skeleton pixel).
         min_elongation: Components whose length is less than this many times their mean
             width are dropped: cracks are linear, blobs (shadows, stones) are not.
+        max_mean_width_m: Components wider than this on average (metres) are dropped:
+            broad dark bands are shade, gullies or tracks, not cracks. None: no limit.
         metres_per_unit: Metres per CRS unit (required for a geographic CRS).
         max_window_px: Components with a larger bbox side are logged as large.
+        prune_mask: Rewrite ``mask_path`` in place so that it holds only the pixels of the
+            cracks returned: dropped components become background (0), nodata stays.
 
     Returns:
         (polygons, centerlines): one row per crack each, same attributes (``COLUMNS``),
@@ -395,20 +424,22 @@ def vectorize_cracks(
 
     """
     with ExitStack() as stack:
-        mask_src = stack.enter_context(_open(Path(mask_path), "mask"))
+        mask_src = stack.enter_context(_open(Path(mask_path), "mask", "r+" if prune_mask else "r"))
         prob_src = None
         if prob_path is not None:
             prob_src = stack.enter_context(_open(Path(prob_path), "probability"))
         _check_rasters(mask_src, prob_src, metres_per_unit)
         gsd = math.sqrt(abs(mask_src.transform.determinant)) * metres_per_unit
-        accept = CrackFilter(min_length_m, gsd, min_elongation)
+        accept = CrackFilter(min_length_m, gsd, min_elongation, max_mean_width_m)
         comps = list(components)
         for comp in comps:
             _check_component(comp, mask_src, max_window_px)
         cracks: list[_Crack] = []
         polygons: list[MultiPolygon] = []
         for batch in _batches(comps, mask_src.height, mask_src.width):
-            kept, outlines = _measure_batch(_read_batch(batch, mask_src, prob_src), accept)
+            kept, outlines, dropped = _measure_batch(_read_batch(batch, mask_src, prob_src), accept)
+            if isinstance(mask_src, DatasetWriter):
+                _clear(mask_src, dropped)
             cracks.extend(kept)
             polygons.extend(outlines)
         crs = mask_src.crs

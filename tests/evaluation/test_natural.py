@@ -52,7 +52,7 @@ def test_false_alarms_cover_both_paths_on_the_test_frames(tiny_data: Path) -> No
         row = report[path]
         assert row["valid_pixels"] == 2 * 320 * 320
         assert row["area_ha"] == pytest.approx(2 * 320 * 320 * 0.02**2 / 1e4)
-        assert 0.0 <= row["flagged_fraction"] <= 1.0
+        assert 0.0 <= row["flagged_fraction"] <= row["thresholded_fraction"] <= 1.0
         assert row["length_m_per_ha"] == pytest.approx(row["length_m"] / row["area_ha"])
     assert report["monitor"]["crack_pixels"] >= report["detect"]["crack_pixels"]  # the gate only removes
 
@@ -67,7 +67,14 @@ def test_transplanted_dark_lines_are_scored(tiny_data: Path, toy_cascade: Cascad
 
 
 def test_report_prints_the_natural_lines() -> None:
-    row = {"flagged_fraction": 0.001, "cracks": 3, "length_m": 1.5, "area_ha": 0.1, "length_m_per_ha": 15.0}
+    row = {
+        "flagged_fraction": 0.001,
+        "thresholded_fraction": 0.004,
+        "cracks": 3,
+        "length_m": 1.5,
+        "area_ha": 0.1,
+        "length_m_per_ha": 15.0,
+    }
     scores = {"f1_2px": 0.5, "precision_2px": 0.5, "recall_2px": 0.5}
     report = {
         "metric": "F1",
@@ -77,6 +84,9 @@ def test_report_prints_the_natural_lines() -> None:
         "natural_transplants": {"scale_0.5": {"segmenter": scores, "cascade": scores}},
     }
     text = format_report(report)
-    assert "australia.tif (monitor path): 0.100 % of pixels, 3 cracks, 1.5 m over 0.1000 ha = 15.0 m/ha" in text
+    assert (
+        "australia.tif (monitor path): 0.100 % of pixels (0.400 % before the shape filters), "
+        "3 cracks, 1.5 m over 0.1000 ha = 15.0 m/ha"
+    ) in text
     assert "natural/no-crack test (24 frames, detect path): 0.100 % of pixels" in text
     assert "(scale 0.5): segmenter F1@2 0.500" in text

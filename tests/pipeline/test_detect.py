@@ -111,6 +111,27 @@ def test_nodata_areas_hold_no_cracks(tmp_path: Path, toy_cascade) -> None:
     assert (valid[:64] == 0).all() and (valid[64:] == 255).all()
 
 
+def test_mask_marks_exactly_the_reported_cracks(tmp_path: Path, toy_cascade) -> None:
+    rgb = soil_rgb(200, 260, seed=3)
+    rgb[:, band_mask(200, 260, (20.0, 30.0), (240.0, 40.0), 4.0)] = 25  # a crack, 8 cm wide
+    rgb[:, band_mask(200, 260, (20.0, 120.0), (240.0, 130.0), 24.0)] = 25  # a shade band, 48 cm wide
+    rgb[:, 170:173, 100:103] = 25  # a speck
+    ortho = write_geotiff(tmp_path / "ortho.tif", rgb)
+    result = detect(ortho, tmp_path / "out", SMALL_TILES, cascade=toy_cascade, progress=False)
+    assert result.n_cracks == 1
+    polygons = gpd.read_file(result.outputs["cracks.gpkg"], layer="crack_polygons")
+    assert polygons.iloc[0]["mean_width_m"] < 0.15
+    with rasterio.open(result.outputs["crack_mask.tif"]) as ds:
+        mask = ds.read(1)
+    assert int(mask.sum()) == result.counts["crack_pixels"] == int(polygons.iloc[0]["n_pixels"])
+    assert mask[60:, :].max() == 0  # band and speck are gone from the mask
+    assert result.counts["thresholded_pixels"] > 5 * result.counts["crack_pixels"]
+    wide = detect(
+        ortho, tmp_path / "wide", SMALL_TILES.model_copy(update={"max_crack_width_m": None}), cascade=toy_cascade
+    )
+    assert wide.n_cracks == 2
+
+
 def test_gated_out_tiles_are_not_segmented(tmp_path: Path, toy_cascade) -> None:
     ortho = write_geotiff(tmp_path / "plain.tif", soil_rgb(128, 128))
     result = detect(ortho, tmp_path / "out", SMALL_TILES, cascade=toy_cascade, progress=False)

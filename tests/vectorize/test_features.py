@@ -227,6 +227,27 @@ def test_min_elongation_drops_blobs_keeps_cracks(tmp_path: Path) -> None:
     assert kept.iloc[0]["length_m"] == pytest.approx(180 * 0.02, rel=0.03)
 
 
+def test_max_mean_width_drops_broad_bands_and_prunes_the_mask(tmp_path: Path) -> None:
+    mask = np.zeros((120, 200), np.uint8)
+    mask[10:14, 10:190] = 1  # a crack: 4 px = 8 cm wide
+    mask[40:60, 10:190] = 1  # a shade band: 20 px = 40 cm wide
+    mask[90:94, 30:34] = 1  # a speck, too short
+    mask[110:120, 0:200] = 255  # no data
+    path = write_tif(tmp_path / "mask.tif", mask)
+    comps = components_of(path)
+    assert len(comps) == 3
+    everything, _ = vectorize_cracks(path, None, comps, min_length_m=0.1)
+    assert len(everything) == 2
+    kept, _ = vectorize_cracks(path, None, comps, min_length_m=0.1, max_mean_width_m=0.3, prune_mask=True)
+    assert len(kept) == 1 and kept.iloc[0]["mean_width_m"] == pytest.approx(0.08, abs=0.01)
+    with rasterio.open(path) as src:
+        pruned = src.read(1)
+    expected = np.where(mask == 255, 255, 0).astype(np.uint8)
+    expected[10:14, 10:190] = 1
+    np.testing.assert_array_equal(pruned, expected)
+    assert int((pruned == 1).sum()) == int(kept.iloc[0]["n_pixels"])
+
+
 def noisy_scene(tmp_path: Path, seed: int = 3) -> tuple[Path, Path]:
     """Mask and probability rasters of many random lines, blobs and specks."""
     rng = np.random.default_rng(seed)
