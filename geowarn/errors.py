@@ -29,3 +29,7 @@ class WeightsChecksumError(ModelError):
 
 class OutputError(GeowarnError, OSError):
     """Outputs cannot be written where asked."""
+
+
+class ClusterError(GeowarnError, RuntimeError):
+    """The Dask cluster named by ``--cluster`` cannot be reached, or was lost during a run."""

@@ -4,6 +4,9 @@ The process exits at once with status 137 (as if killed), without cleanup or com
 check that nothing is lost or duplicated when the real process is killed at the worst moment.
 ``name@n`` dies the n-th time the point is reached (``outbox.after-send@3``: after the third send);
 ``name`` alone the first time. :data:`FAILPOINTS` lists every point, in the order a run meets them.
+Counts are per process; with ``GEOWARN_FAILPOINTS_ONCE=DIR`` a point kills only the first process
+that reaches it (it claims the file ``DIR/name``), so a process that is restarted and runs the
+same work again (a Dask worker) is not killed again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 from collections import Counter
 
 FAILPOINTS_ENV = "GEOWARN_FAILPOINTS"
+FAILPOINTS_ONCE_ENV = "GEOWARN_FAILPOINTS_ONCE"
 
 #: Every failpoint, by command: where ``survey add``, ``monitor`` and ``outbox flush`` can be killed.
 FAILPOINTS: tuple[str, ...] = (
@@ -26,6 +30,7 @@ FAILPOINTS: tuple[str, ...] = (
     "outbox.after-claim",  # a delivery leased, not sent
     "outbox.after-send",  # a delivery sent, not recorded
     "outbox.after-record",  # a delivery recorded as sent (or to retry)
+    "scale.block-started",  # a Dask worker has written the first rows of a block, not handed it over
 )
 
 _reached: Counter[str] = Counter()
@@ -46,7 +51,19 @@ def failpoint(name: str) -> None:
     if name not in armed:
         return
     _reached[name] += 1
-    if _reached[name] == armed[name]:
+    if _reached[name] == armed[name] and _claim(name):
         sys.stderr.write(f"geowarn: failpoint {name}@{armed[name]} reached, exiting\n")
         sys.stderr.flush()
         os._exit(137)
+
+
+def _claim(name: str) -> bool:
+    """True unless ``$GEOWARN_FAILPOINTS_ONCE`` is set and another process already died at ``name``."""
+    folder = os.environ.get(FAILPOINTS_ONCE_ENV)
+    if not folder:
+        return True
+    try:
+        os.close(os.open(os.path.join(folder, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True

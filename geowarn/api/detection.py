@@ -8,7 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geowarn.pipeline.detect import GPKG_NAME, MASK_NAME, PROB_NAME, DetectResult
+from geowarn.io.outputs import MASK_NAME, PROB_NAME
+from geowarn.pipeline.detect import GPKG_NAME, DetectResult
 from geowarn.pipeline.detect import detect as run_detect
 from geowarn.pipeline.detect_config import DetectConfig, load_detect_config
 from geowarn.vectorize.features import CENTERLINE_LAYER, POLYGON_LAYER
@@ -98,7 +99,7 @@ def detect(
             orthomosaics without loading them again; the model settings are then ignored.
         **settings: detect settings over those of ``config``: ``classifier`` (None: segment every
             tile), ``segmenter``, ``prob_threshold``, ``gate_threshold``, ``min_crack_length_m``,
-            ``max_crack_width_m``, ``target_gsd_m``, ``tile_core``, ``device``, ``amp``, ``threads``...
+            ``max_crack_width_m``, ``target_gsd_m``, ``tile_core``, ``device``, ``amp``, ``threads``, ``cluster``...
             (``DetectConfig``).
 
     Returns:

@@ -23,6 +23,7 @@ _OVERRIDES = (
     "device",
     "threads",
     "max_pixels",
+    "cluster",
 )
 
 
@@ -43,6 +44,11 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile-size", type=int, dest="tile_core", help="tile stride in px (default 256)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run (default auto)")
     p.add_argument("--threads", type=int, help="CPU threads for the models (default: all cores)")
+    p.add_argument(
+        "--cluster",
+        help="run the tiles on Dask: local, local:N (N worker processes here) or a scheduler address "
+        "(tcp://host:8786); default: in this process",
+    )
     p.add_argument(
         "--max-pixels",
         type=parse_pixels,

@@ -32,7 +32,9 @@ def model_input(tiles: NDArray[np.uint8], spec: ModelSpec, device: torch.device 
     scaled = downscale_tiles(tiles, spec.input_scale)
     if not (scaled.flags.writeable and scaled.flags.c_contiguous):
         scaled = np.array(scaled, order="C")  # torch needs writable memory
-    x = torch.from_numpy(scaled).to(device)
+    x = torch.from_numpy(scaled)
+    on_gpu = torch.device(device).type == "cuda"  # page-locked uint8 copied asynchronously, normalised there
+    x = x.pin_memory().to(device, non_blocking=True) if on_gpu else x.to(device)
     mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1) * 255.0
     std = torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1) * 255.0
     out = (x.permute(0, 3, 1, 2).float() - mean) / std

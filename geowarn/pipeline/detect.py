@@ -19,16 +19,13 @@ import shutil
 import sys
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import rasterio
 import torch
-from numpy.typing import NDArray
 from tqdm import tqdm
 
 from geowarn.device import pick_device, pick_precision
@@ -40,37 +37,23 @@ from geowarn.inference.cascade import (
     LoadedModel,
     load_model,
 )
-from geowarn.inference.tiles import TileRow, fill_invalid, read_tile_row
-from geowarn.io.outputs import MASK_NODATA, StripWriter, to_cog
+from geowarn.io.outputs import MASK_NAME, PROB_NAME, CrackRasters, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
-from geowarn.models.preprocess import resize_stack
 from geowarn.pipeline.detect_config import DetectConfig
+from geowarn.pipeline.rows import FinishedRows, StageClock, TileStats, model_scale, run_rows, tile_grid
 from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
 from geowarn.redact import redact_tree
 from geowarn.store.lease import pid_alive
-from geowarn.tiling.blend import RowBlender
 from geowarn.tiling.grid import TileGrid
-from geowarn.vectorize import StripLabeler, vectorize_cracks, write_cracks_gpkg
+from geowarn.vectorize import StripLabeler, vectorize_features, write_cracks_gpkg
 
 log = logging.getLogger("geowarn.detect")
 
-PROB_NAME = "crack_prob.tif"
-MASK_NAME = "crack_mask.tif"
 GPKG_NAME = "cracks.gpkg"
 RUN_NAME = "run.json"
 #: Ground sample distances (m) for which crack-scale features are visible to the shipped models.
 MODEL_GSD_RANGE_M = (0.003, 0.05)
-
-
-@dataclass
-class StageClock:
-    """Seconds spent per stage (stages may overlap when run in threads)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
 
 @dataclass
@@ -84,18 +67,6 @@ class DetectResult:
     total_length_m: float
     seconds: dict[str, float]
     manifest: dict[str, Any]
-
-
-@dataclass
-class _TileStats:
-    total: int = 0
-    nodata: int = 0
-    classified: int = 0
-    positive: int = 0
-    followed: int = 0
-    segmented: int = 0
-    thresholded_pixels: int = 0
-    valid_pixels: int = 0
 
 
 class _Progress:
@@ -146,101 +117,6 @@ def load_cascade(config: DetectConfig) -> Cascade:
     return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype)
 
 
-def _edge_neighbours(crack: NDArray[np.bool_], col: int, band: int) -> tuple[set[int], set[int]]:
-    """Columns a crack runs into: (same row: left/right, next row: below incl. diagonals).
-
-    A crack counts as running into a neighbour when at least ``band`` crack pixels lie in the
-    ``band``-px overlap strip on that side (a crack crossing the strip, not a speck).
-    """
-
-    def runs(region: NDArray[np.bool_]) -> bool:
-        return int(region.sum()) >= band
-
-    same: set[int] = set()
-    if runs(crack[:, :band]):
-        same.add(col - 1)
-    if runs(crack[:, -band:]):
-        same.add(col + 1)
-    below: set[int] = set()
-    bottom = crack[-band:]
-    if runs(bottom):
-        below.add(col)
-        if runs(bottom[:, :band]):
-            below.add(col - 1)
-        if runs(bottom[:, -band:]):
-            below.add(col + 1)
-    return same, below
-
-
-def _process_row(
-    tile_row: TileRow,
-    grid: TileGrid,
-    cascade: Cascade,
-    config: DetectConfig,
-    scale: float,
-    blender: RowBlender,
-    stats: _TileStats,
-    clock: StageClock,
-    forced: set[int],
-) -> set[int]:
-    """Gate and segment the tiles of one grid row and blend them in.
-
-    Crack following: a tile the gate rejected is segmented anyway when a crack segmented in a
-    neighbour runs into it (left, right, or from the row above via ``forced``), so a crack is not
-    cut at a seam by one gate miss. Returns the columns of the next row that cracks run into.
-    """
-    tiles: dict[int, NDArray[np.uint8]] = {}
-    for col in range(grid.cols):
-        stats.total += 1
-        rgb, valid = tile_row.tile(grid, col)
-        if not valid.any():
-            stats.nodata += 1
-            continue
-        tiles[col] = rgb if valid.all() else fill_invalid(rgb, valid)
-    if not tiles:
-        return set()
-    cols = list(tiles)
-    batch = np.stack([tiles[c] for c in cols])
-    model_side = round(grid.size * scale)
-    if model_side != grid.size:
-        batch = resize_stack(batch, model_side, model_side)
-    t0 = time.perf_counter()
-    gate = cascade.classify(batch, config.classify_batch)
-    clock.add("classify", time.perf_counter() - t0)
-    stats.classified += len(batch)
-    gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0
-    positive = {c for c, g in zip(cols, gate, strict=True) if g >= gate_threshold}
-    stats.positive += len(positive)
-    queue = sorted(positive | (forced & tiles.keys()))
-    stats.followed += len(queue) - len(positive)
-    index = {c: i for i, c in enumerate(cols)}
-    band = max(2 * grid.margin, 1)
-    segment_batch = config.segment_batch or (32 if cascade.device.type == "cuda" else 4)
-    next_forced: set[int] = set()
-    done: set[int] = set()
-    while queue:
-        t0 = time.perf_counter()
-        probs = cascade.segment(batch[[index[c] for c in queue]], segment_batch)
-        clock.add("segment", time.perf_counter() - t0)
-        if model_side != grid.size:
-            probs = resize_stack(probs, grid.size, grid.size, cv2.INTER_LINEAR)
-        t0 = time.perf_counter()
-        follow: set[int] = set()
-        for col, prob in zip(queue, probs, strict=True):
-            _, valid = tile_row.tile(grid, col)
-            prob = np.where(valid, prob, 0.0).astype(np.float32)
-            blender.add(tile_row.row, col, prob)
-            same, below = _edge_neighbours(prob >= cascade.segmenter.threshold, col, band)
-            follow |= same
-            next_forced |= below
-        done.update(queue)
-        clock.add("stitch", time.perf_counter() - t0)
-        queue = sorted((follow & tiles.keys()) - done)
-        stats.followed += len(queue)
-    stats.segmented += len(done)
-    return {c for c in next_forced if 0 <= c < grid.cols}
-
-
 def _run_tiles(
     info: RasterInfo,
     config: DetectConfig,
@@ -249,14 +125,49 @@ def _run_tiles(
     progress: bool | None,
     quiet: bool,
     clock: StageClock,
-) -> tuple[_TileStats, StripLabeler]:
-    scale = info.gsd_m / config.target_gsd_m if config.target_gsd_m else 1.0
-    grid = TileGrid(info.width, info.height, max(8, round(config.tile_core / scale)), round(config.tile_margin / scale))
-    blender = RowBlender(grid)
+) -> tuple[TileStats, StripLabeler]:
+    grid = tile_grid(info, config)
     labeler = StripLabeler(info.width)
-    stats = _TileStats()
-    threshold = cascade.segmenter.threshold
+    stats = TileStats()
     bar = _Progress(len(grid), progress, quiet)
+    _log_tiling(info, config, grid)
+    with (
+        rasterio.open(info.path) as src,
+        CrackRasters(staging, info) as out,
+    ):
+
+        def finished(rows: FinishedRows) -> None:
+            out.write(rows.row0, rows.prob, rows.valid, rows.crack)
+            labeler.add_strip(rows.row0, rows.crack)
+            bar.update(grid.cols, stats.positive)
+
+        run_rows(src, info, config, cascade, range(grid.rows), finished, stats, clock)
+    bar.close()
+    return stats, labeler
+
+
+def _run_tiles_on_cluster(
+    info: RasterInfo, config: DetectConfig, staging: Path, progress: bool | None, quiet: bool, clock: StageClock
+) -> tuple[TileStats, StripLabeler, dict[str, Any]]:
+    from geowarn.scale.detect import run_tiles_on_cluster
+
+    grid = tile_grid(info, config)
+    bar = _Progress(len(grid), progress, quiet)
+    positive = 0
+    _log_tiling(info, config, grid)
+
+    def block_done(tiles: int, stats: TileStats) -> None:
+        nonlocal positive
+        positive += stats.positive
+        bar.update(tiles, positive)
+
+    try:
+        return run_tiles_on_cluster(info, config, staging, clock, block_done)
+    finally:
+        bar.close()
+
+
+def _log_tiling(info: RasterInfo, config: DetectConfig, grid: TileGrid) -> None:
     log_event(
         log,
         "tiling",
@@ -265,40 +176,8 @@ def _run_tiles(
         cols=grid.cols,
         tile_px=grid.size,
         overlap_px=2 * grid.margin,
-        model_scale=round(scale, 4),
+        model_scale=round(model_scale(info, config), 4),
     )
-    with (
-        rasterio.open(info.path) as src,
-        StripWriter(staging / PROB_NAME, info, internal_mask=info.has_mask) as prob_out,
-        StripWriter(staging / MASK_NAME, info, nodata=MASK_NODATA) as mask_out,
-        ThreadPoolExecutor(1, thread_name_prefix="geowarn-read") as reader,
-    ):
-        pending: Future[TileRow] = reader.submit(read_tile_row, src, info, grid, 0)
-        forced: set[int] = set()
-        for row in range(grid.rows):
-            t0 = time.perf_counter()
-            tile_row = pending.result()
-            clock.add("read_wait", time.perf_counter() - t0)
-            clock.add("read", tile_row.read_seconds)
-            if row + 1 < grid.rows:
-                pending = reader.submit(read_tile_row, src, info, grid, row + 1)
-            forced = _process_row(tile_row, grid, cascade, config, scale, blender, stats, clock, forced)
-            t0 = time.perf_counter()
-            row0, prob = blender.finish_row()
-            a = row0 - (row * grid.core - grid.margin)
-            valid = tile_row.valid[a : a + len(prob), grid.margin : grid.margin + info.width]
-            crack = (prob >= threshold) & valid
-            all_valid = bool(valid.all())
-            prob_out.write(row0, np.asarray(cv2.convertScaleAbs(prob, alpha=255.0), dtype=np.uint8), valid)
-            mask_u8 = crack.view(np.uint8) if all_valid else np.where(valid, crack, MASK_NODATA).astype(np.uint8)
-            mask_out.write(row0, mask_u8)
-            labeler.add_strip(row0, crack)
-            stats.thresholded_pixels += int(crack.sum())
-            stats.valid_pixels += int(valid.sum())
-            clock.add("write", time.perf_counter() - t0)
-            bar.update(grid.cols, stats.positive)
-    bar.close()
-    return stats, labeler
 
 
 STAGING_PREFIX = ".geowarn-staging-"
@@ -384,12 +263,16 @@ def detect(
         ):
             input_hash = background.submit(sha256_file, input_path)
             t0 = time.perf_counter()
-            stats, labeler = _run_tiles(info, config, cascade, staging, progress, quiet, clock)
+            cluster_run: dict[str, Any] | None = None
+            if config.cluster:
+                stats, labeler, cluster_run = _run_tiles_on_cluster(info, config, staging, progress, quiet, clock)
+            else:
+                stats, labeler = _run_tiles(info, config, cascade, staging, progress, quiet, clock)
             clock.add("tiles_total", time.perf_counter() - t0)
             t0 = time.perf_counter()
             prob_cog = background.submit(to_cog, staging / PROB_NAME, staging / ("cog-" + PROB_NAME), "AVERAGE")
             components = labeler.finish()
-            polygons, centerlines = vectorize_cracks(
+            found = vectorize_features(
                 staging / MASK_NAME,
                 staging / PROB_NAME,
                 components,
@@ -399,7 +282,8 @@ def detect(
                 metres_per_unit=info.metres_per_unit,
                 prune_mask=True,
             )
-            write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines)
+            polygons, centerlines = found.polygons, found.centerlines
+            write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines, found.wide)
             clock.add("vectorize", time.perf_counter() - t0)
             t0 = time.perf_counter()
             to_cog(staging / MASK_NAME, staging / ("cog-" + MASK_NAME), "NEAREST")
@@ -422,9 +306,13 @@ def detect(
             "valid_pixels": stats.valid_pixels,
             "components": len(components),
             "cracks": n_cracks,
+            "wide_features": len(found.wide),
         }
         clock.add("total", time.perf_counter() - t_start)
-        manifest = redact_tree(_manifest(info, digest, config, cascade, counts, total_length, clock, started))
+        record = _manifest(info, digest, config, cascade, counts, total_length, clock, started)
+        if cluster_run is not None:
+            record["cluster"] = cluster_run
+        manifest = redact_tree(record)
         write_json_atomic(staging / RUN_NAME, manifest)
         outputs = {}
         for name in (PROB_NAME, MASK_NAME, GPKG_NAME, RUN_NAME):

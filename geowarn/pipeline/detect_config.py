@@ -41,6 +41,9 @@ class DetectConfig(BaseModel):
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")
     threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores")
     gdal_cache_mb: int = Field(256, ge=16, description="GDAL block cache size")
+    cluster: str | None = Field(
+        None, description="run the tiles on Dask: local, local:N or tcp://scheduler:8786; null: in this process"
+    )
     max_pixels: float | None = Field(
         None, gt=0, description="largest orthomosaic accepted (px); null: $GEOWARN_MAX_PIXELS, else 4e9"
     )
@@ -50,6 +53,17 @@ class DetectConfig(BaseModel):
     def _no_gate(cls, value: object) -> object:
         """``none`` or an empty string disables the gate."""
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        """A cluster that can be named (see ``geowarn.scale.cluster``); none or empty: this process."""
+        if value is None or value.strip().lower() in ("", "none"):
+            return None
+        from geowarn.scale.cluster import parse_cluster
+
+        parse_cluster(value)
+        return value.strip()
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (paths as strings)."""

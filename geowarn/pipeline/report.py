@@ -22,8 +22,14 @@ def detect_summary(result: DetectResult) -> str:
         f"  tiles   {c['tiles_total']} total, {c['tiles_nodata']} no-data, {c['tiles_positive']} gated in, "
         f"{c['tiles_followed']} followed along cracks, {c['tiles_segmented']} segmented",
         f"  speed   {result.seconds['total']:.1f} s end to end ({rates['end_to_end_mpx_per_s'] or 0:.2f} Mpx/s)",
-        "  outputs",
     ]
+    if c.get("wide_features"):
+        limit = result.manifest["config"]["max_crack_width_m"]
+        lines.append(
+            f"  review  {c['wide_features']} wide dark feature(s) over {limit:.2f} m wide, not counted as cracks "
+            "(layer wide_features: shade, gullies, tracks, or an open fissure)"
+        )
+    lines.append("  outputs")
     lines += [f"    {path}" for path in result.outputs.values()]
     return "\n".join(lines)
 

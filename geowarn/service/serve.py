@@ -19,6 +19,7 @@ from typing import Any
 
 from geowarn.logs import log_event
 from geowarn.redact import redact_url
+from geowarn.scale.cluster import SharedClusters
 from geowarn.service import jobs, lock
 from geowarn.service.runtime import Service
 from geowarn.service.scheduler import add_heartbeat, advance, build_scheduler, due_jobs, sync_jobs
@@ -60,12 +61,13 @@ def run_once(service: Service) -> OnceReport:
     scheduler = build_scheduler(service.store, service.programmes.service)
     scheduler.start(paused=True)
     try:
-        now = service.clock()
-        for line in service.register_sites() + sync_jobs(scheduler, service.programmes, now):
-            log_event(log, line)
-        for job in due_jobs(scheduler, now):
-            report.ran.append((job.id, service.run_job(job.id)))
-            advance(job, service.clock())
+        with SharedClusters():  # sites' surveys share one client per Dask cluster
+            now = service.clock()
+            for line in service.register_sites() + sync_jobs(scheduler, service.programmes, now):
+                log_event(log, line)
+            for job in due_jobs(scheduler, now):
+                report.ran.append((job.id, service.run_job(job.id)))
+                advance(job, service.clock())
     finally:
         scheduler.shutdown(wait=False)
         jobs.bind(None)
@@ -104,7 +106,7 @@ def serve_forever(service: Service) -> None:
     jobs.bind(service)
     scheduler = build_scheduler(service.store, service.programmes.service)
     _route_scheduler_logs()
-    with _stop_on_signals(service):
+    with _stop_on_signals(service), SharedClusters():  # sites' surveys share one client per Dask cluster
         scheduler.start(paused=True)
         try:
             now = service.clock()

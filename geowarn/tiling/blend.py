@@ -29,17 +29,19 @@ class RowBlender:
 
     Memory is two float32 buffers of ``tile size x (raster width + 2 margin)``: independent of
     the raster's height. Call :meth:`add` for each tile of grid row ``r``, then
-    :meth:`finish_row` to get the rows that are final, then go on with ``r + 1``.
+    :meth:`finish_row` to get the rows that are final, then go on with ``r + 1``. Starting at
+    ``first_row > 0``, the first finished rows lack the row above's share of the overlap: they
+    are a halo to discard.
     """
 
-    def __init__(self, grid: TileGrid) -> None:
+    def __init__(self, grid: TileGrid, first_row: int = 0) -> None:
         self.grid = grid
         self.weights = blend_weights(grid.size, grid.margin)
         width = grid.cols * grid.core + 2 * grid.margin
         self._num = np.zeros((grid.size, width), np.float32)
         self._den = np.zeros((grid.size, width), np.float32)
-        self._row = 0
-        self._top = -grid.margin  # raster row of buffer row 0
+        self._row = first_row
+        self._top = first_row * grid.core - grid.margin  # raster row of buffer row 0
 
     def add(self, tile_row: int, tile_col: int, prob: NDArray[np.float32]) -> None:
         """Blend one tile's probability (``size x size``) into the buffer."""

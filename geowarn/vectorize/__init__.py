@@ -2,8 +2,8 @@
 
 :class:`StripLabeler` finds the connected crack components of a mask read in strips,
 :func:`measure_component` measures one component in pixels and
-:func:`vectorize_cracks` / :func:`write_cracks_gpkg` produce the georeferenced polygon
-and centreline layers.
+:func:`vectorize_features` / :func:`write_cracks_gpkg` produce the georeferenced polygon
+and centreline layers (and the wide features kept for review).
 """
 
 from geowarn.vectorize.components import Component, StripLabeler
@@ -12,7 +12,10 @@ from geowarn.vectorize.features import (
     COLUMNS,
     LENGTH_REL_UNC,
     POLYGON_LAYER,
+    WIDE_LAYER,
+    VectorFeatures,
     vectorize_cracks,
+    vectorize_features,
     write_cracks_gpkg,
 )
 from geowarn.vectorize.measure import (
@@ -27,12 +30,15 @@ __all__ = [
     "COLUMNS",
     "LENGTH_REL_UNC",
     "POLYGON_LAYER",
+    "WIDE_LAYER",
     "Component",
     "ComponentInputError",
     "CrackMeasurement",
     "EmptyComponentError",
     "StripLabeler",
+    "VectorFeatures",
     "measure_component",
     "vectorize_cracks",
+    "vectorize_features",
     "write_cracks_gpkg",
 ]

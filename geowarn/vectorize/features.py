@@ -63,7 +63,10 @@ __all__ = [
     "COLUMNS",
     "LENGTH_REL_UNC",
     "POLYGON_LAYER",
+    "WIDE_LAYER",
+    "VectorFeatures",
     "vectorize_cracks",
+    "vectorize_features",
     "write_cracks_gpkg",
 ]
 
@@ -79,6 +82,8 @@ BAND_ROWS = 512
 BATCH_PIXELS = 1 << 22
 POLYGON_LAYER = "crack_polygons"
 CENTERLINE_LAYER = "crack_centerlines"
+#: Features dropped only for being wider than ``max_crack_width_m``, kept for review (not cracks).
+WIDE_LAYER = "wide_features"
 
 #: Attribute columns shared by both layers, with their dtypes.
 COLUMNS: dict[str, str] = {
@@ -308,30 +313,32 @@ def _read_batch(
     return out
 
 
-def _measure_batch(
-    batch: _Batch, accept: CrackFilter
-) -> tuple[list[_Crack], list[MultiPolygon], list[tuple[NDArray[np.bool_], Window]]]:
+def _measure_batch(batch: _Batch, accept: CrackFilter) -> tuple[list[_Crack], list[MultiPolygon], list[int]]:
     """Measure the components of a batch.
 
-    Returns the cracks that pass ``accept``, their outlines, and the masks and windows of the
-    components it drops.
+    Returns the cracks that pass ``accept``, their outlines, and the indices of the components it drops.
     """
     cracks: list[_Crack] = []
     masks: list[NDArray[np.bool_]] = []
-    dropped: list[tuple[NDArray[np.bool_], Window]] = []
-    for meas, mask, transform, window in zip(
-        measure_components(batch.masks, batch.probs, accept=accept),
-        batch.masks,
-        batch.transforms,
-        batch.windows,
-        strict=True,
+    dropped: list[int] = []
+    for i, (meas, mask, transform) in enumerate(
+        zip(measure_components(batch.masks, batch.probs, accept=accept), batch.masks, batch.transforms, strict=True)
     ):
         if meas is None:
-            dropped.append((mask, window))
+            dropped.append(i)
         else:
             cracks.append(_Crack(meas, transform))
             masks.append(mask)
     return cracks, _polygons(masks, [c.transform for c in cracks]) if cracks else [], dropped
+
+
+def _subset(batch: _Batch, items: Sequence[int]) -> _Batch:
+    return _Batch(
+        [batch.masks[i] for i in items],
+        [batch.probs[i] for i in items],
+        [batch.transforms[i] for i in items],
+        [batch.windows[i] for i in items],
+    )
 
 
 def _clear(mask_dst: DatasetWriter, dropped: Sequence[tuple[NDArray[np.bool_], Window]]) -> None:
@@ -382,6 +389,15 @@ def _columns(
     }
 
 
+@dataclass
+class VectorFeatures:
+    """Cracks (polygons and centrelines, one row each) and the wide dark features kept for review."""
+
+    polygons: gpd.GeoDataFrame
+    centerlines: gpd.GeoDataFrame
+    wide: gpd.GeoDataFrame
+
+
 def vectorize_cracks(
     mask_path: Path,
     prob_path: Path | None,
@@ -394,6 +410,33 @@ def vectorize_cracks(
     max_window_px: int = 8192,
     prune_mask: bool = False,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Crack polygons and centrelines; :func:`vectorize_features` without the wide features."""
+    found = vectorize_features(
+        mask_path,
+        prob_path,
+        components,
+        min_length_m=min_length_m,
+        min_elongation=min_elongation,
+        max_mean_width_m=max_mean_width_m,
+        metres_per_unit=metres_per_unit,
+        max_window_px=max_window_px,
+        prune_mask=prune_mask,
+    )
+    return found.polygons, found.centerlines
+
+
+def vectorize_features(
+    mask_path: Path,
+    prob_path: Path | None,
+    components: Iterable[Component],
+    *,
+    min_length_m: float,
+    min_elongation: float = 0.0,
+    max_mean_width_m: float | None = None,
+    metres_per_unit: float = 1.0,
+    max_window_px: int = 8192,
+    prune_mask: bool = False,
+) -> VectorFeatures:
     """Crack polygons and centrelines with their measurements, in the mask raster's CRS.
 
     Args:
@@ -414,8 +457,10 @@ def vectorize_cracks(
             cracks returned: dropped components become background (0), nodata stays.
 
     Returns:
-        (polygons, centerlines): one row per crack each, same attributes (``COLUMNS``),
-        geometries MultiPolygon and MultiLineString, ``crack_id`` 1..n in component order.
+        ``polygons`` and ``centerlines``: one row per crack each, same attributes (``COLUMNS``),
+        geometries MultiPolygon and MultiLineString, ``crack_id`` 1..n in component order;
+        ``wide``: polygons of the components dropped only for their width (they pass the other
+        tests): shade, gullies or tracks, or an open fissure wider than the limit, for review.
 
     Raises:
         InvalidRasterError: If a raster cannot be read, the rasters do not match, or a
@@ -431,21 +476,34 @@ def vectorize_cracks(
         _check_rasters(mask_src, prob_src, metres_per_unit)
         gsd = math.sqrt(abs(mask_src.transform.determinant)) * metres_per_unit
         accept = CrackFilter(min_length_m, gsd, min_elongation, max_mean_width_m)
+        wide_filter = CrackFilter(min_length_m, gsd, min_elongation) if max_mean_width_m is not None else None
         comps = list(components)
         for comp in comps:
             _check_component(comp, mask_src, max_window_px)
         cracks: list[_Crack] = []
         polygons: list[MultiPolygon] = []
+        wide: list[_Crack] = []
+        wide_polygons: list[MultiPolygon] = []
         for batch in _batches(comps, mask_src.height, mask_src.width):
-            kept, outlines, dropped = _measure_batch(_read_batch(batch, mask_src, prob_src), accept)
+            data = _read_batch(batch, mask_src, prob_src)
+            kept, outlines, dropped = _measure_batch(data, accept)
+            if wide_filter is not None and dropped:
+                wide_kept, wide_outlines, _ = _measure_batch(_subset(data, dropped), wide_filter)
+                wide.extend(wide_kept)
+                wide_polygons.extend(wide_outlines)
             if isinstance(mask_src, DatasetWriter):
-                _clear(mask_src, dropped)
+                _clear(mask_src, [(data.masks[i], data.windows[i]) for i in dropped])
             cracks.extend(kept)
             polygons.extend(outlines)
         crs = mask_src.crs
     lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
     columns = _columns(cracks, polygons, azimuth, gsd)
-    return _frame(columns, polygons, crs), _frame(columns, lines, crs)
+    wide_azimuth = _centrelines(wide)[1] if wide else np.zeros(0)
+    return VectorFeatures(
+        _frame(columns, polygons, crs),
+        _frame(columns, lines, crs),
+        _frame(_columns(wide, wide_polygons, wide_azimuth, gsd), wide_polygons, crs),
+    )
 
 
 def _as_multi(geom: BaseGeometry, kind: str) -> BaseGeometry:
@@ -488,8 +546,10 @@ def _gdal_config(**options: str) -> Iterator[None]:
         pyogrio.set_gdal_config_options(previous)
 
 
-def write_cracks_gpkg(path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame) -> None:
-    """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` to a GeoPackage.
+def write_cracks_gpkg(
+    path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame, wide: gpd.GeoDataFrame | None = None
+) -> None:
+    """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` (and ``wide_features``) to a GeoPackage.
 
     Existing layers of the same names are replaced; other layers are kept. Empty frames
     still create their layers with the full schema. SQLite does not wait for the disk
@@ -501,7 +561,9 @@ def write_cracks_gpkg(path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.G
 
     """
     path = Path(path)
-    layers = ((POLYGON_LAYER, polygons, "MultiPolygon"), (CENTERLINE_LAYER, centerlines, "MultiLineString"))
+    layers = [(POLYGON_LAYER, polygons, "MultiPolygon"), (CENTERLINE_LAYER, centerlines, "MultiLineString")]
+    if wide is not None:
+        layers.append((WIDE_LAYER, wide, "MultiPolygon"))
     try:
         with _gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):  # no wait for the disk after each transaction
             for layer, gdf, kind in layers:

@@ -126,6 +126,9 @@ def test_mask_marks_exactly_the_reported_cracks(tmp_path: Path, toy_cascade) -> 
     assert int(mask.sum()) == result.counts["crack_pixels"] == int(polygons.iloc[0]["n_pixels"])
     assert mask[60:, :].max() == 0  # band and speck are gone from the mask
     assert result.counts["thresholded_pixels"] > 5 * result.counts["crack_pixels"]
+    wide_layer = gpd.read_file(result.outputs["cracks.gpkg"], layer="wide_features")
+    assert len(wide_layer) == result.counts["wide_features"] == 1  # the band, for review; the speck is gone
+    assert wide_layer.iloc[0]["mean_width_m"] > 0.3
     wide = detect(
         ortho, tmp_path / "wide", SMALL_TILES.model_copy(update={"max_crack_width_m": None}), cascade=toy_cascade
     )

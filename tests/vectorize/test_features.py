@@ -26,6 +26,7 @@ from geowarn.vectorize import (
     features,
     measure_component,
     vectorize_cracks,
+    vectorize_features,
     write_cracks_gpkg,
 )
 
@@ -238,8 +239,12 @@ def test_max_mean_width_drops_broad_bands_and_prunes_the_mask(tmp_path: Path) ->
     assert len(comps) == 3
     everything, _ = vectorize_cracks(path, None, comps, min_length_m=0.1)
     assert len(everything) == 2
-    kept, _ = vectorize_cracks(path, None, comps, min_length_m=0.1, max_mean_width_m=0.3, prune_mask=True)
+    found = vectorize_features(path, None, comps, min_length_m=0.1, max_mean_width_m=0.3, prune_mask=True)
+    kept = found.polygons
     assert len(kept) == 1 and kept.iloc[0]["mean_width_m"] == pytest.approx(0.08, abs=0.01)
+    assert len(found.wide) == 1  # the band is kept for review, the speck is not
+    assert found.wide.iloc[0]["mean_width_m"] == pytest.approx(0.40, abs=0.02)
+    assert found.wide.iloc[0]["length_m"] == pytest.approx(3.6, rel=0.03)
     with rasterio.open(path) as src:
         pruned = src.read(1)
     expected = np.where(mask == 255, 255, 0).astype(np.uint8)
