@@ -8,14 +8,8 @@ from typing import Any
 
 from geowarn.cli.common import add_output_options, parse_pixels, setup_logs
 
-#: Options that override a detect setting of the same name.
+#: Options that override a detect setting of the same name (besides the model settings).
 _OVERRIDES = (
-    "classifier",
-    "segmenter",
-    "classifier_weights",
-    "segmenter_weights",
-    "gate_threshold",
-    "prob_threshold",
     "min_crack_length_m",
     "max_crack_width_m",
     "target_gsd_m",
@@ -58,7 +52,9 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
 
 def detect_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The detect settings given as options ('none' for ``--classifier`` disables the gate)."""
-    return {key: getattr(args, key) for key in _OVERRIDES}
+    from geowarn.pipeline.detect_config import MODEL_SETTINGS
+
+    return {key: getattr(args, key) for key in (*MODEL_SETTINGS, *_OVERRIDES)}
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

@@ -70,6 +70,16 @@ class DetectConfig(BaseModel):
         return self.model_dump(mode="json")
 
 
+#: The settings that choose the models and their thresholds.
+MODEL_SETTINGS = (
+    "classifier",
+    "segmenter",
+    "classifier_weights",
+    "segmenter_weights",
+    "gate_threshold",
+    "prob_threshold",
+)
+
 #: Monitoring segments every tile: a gate that passes a faint crack's tile in one survey and not
 #: in the next would make the crack flicker on and off the map (see README, Monitoring).
 MONITOR_DETECT_DEFAULTS: dict[str, Any] = {"classifier": None}

@@ -399,29 +399,10 @@ class VectorFeatures:
 
 
 def vectorize_cracks(
-    mask_path: Path,
-    prob_path: Path | None,
-    components: Iterable[Component],
-    *,
-    min_length_m: float,
-    min_elongation: float = 0.0,
-    max_mean_width_m: float | None = None,
-    metres_per_unit: float = 1.0,
-    max_window_px: int = 8192,
-    prune_mask: bool = False,
+    mask_path: Path, prob_path: Path | None, components: Iterable[Component], **options: Any
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Crack polygons and centrelines; :func:`vectorize_features` without the wide features."""
-    found = vectorize_features(
-        mask_path,
-        prob_path,
-        components,
-        min_length_m=min_length_m,
-        min_elongation=min_elongation,
-        max_mean_width_m=max_mean_width_m,
-        metres_per_unit=metres_per_unit,
-        max_window_px=max_window_px,
-        prune_mask=prune_mask,
-    )
+    """Crack polygons and centrelines: :func:`vectorize_features` (same options) without the wide features."""
+    found = vectorize_features(mask_path, prob_path, components, **options)
     return found.polygons, found.centerlines
 
 
