@@ -45,10 +45,10 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from geowarn.alerts.outbox import FlushReport
-    from geowarn.dashboard.users import UserAdded, UserInfo
     from geowarn.inference.cascade import Cascade
     from geowarn.pipeline.detect_config import DetectConfig
     from geowarn.pipeline.report import MonitorReport
+    from geowarn.store.users import UserAdded, UserInfo
 
 #: Suffixes of a path taken for a SQLite database file rather than a workspace folder.
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -326,13 +326,13 @@ class Workspace:
             ConfigError: a bad name, role or site id, a password under 10 characters, or the name is taken.
 
         """
-        from geowarn.dashboard.users import add_user
+        from geowarn.store.users import add_user
 
         return add_user(self._dir.store, username, role, password, sites)
 
     def users(self) -> list[UserInfo]:
         """The dashboard users, by name."""
-        from geowarn.dashboard.users import list_users
+        from geowarn.store.users import list_users
 
         return list_users(self._dir.store)
 
@@ -343,6 +343,6 @@ class Workspace:
             ConfigError: no such user.
 
         """
-        from geowarn.dashboard.users import remove_user
+        from geowarn.store.users import remove_user
 
         return remove_user(self._dir.store, username)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
-from geowarn.dashboard.users import Authenticated, site_list
 from geowarn.store.schema import User, WebSession, utcnow
+from geowarn.store.users import Authenticated, site_list
 
 if TYPE_CHECKING:
     from geowarn.store.db import Store

@@ -32,8 +32,9 @@ from geowarn.harness.natural import NATURAL_FOLDER
 from geowarn.logs import log_event
 from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
 from geowarn.models.baseline import BlackHatParams, blackhat_detect
-from geowarn.pipeline.detect import detect, load_cascade
+from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import DetectConfig
+from geowarn.pipeline.rows import load_cascade
 from geowarn.training.datasets import discover_pairs, load_pairs
 from geowarn.training.defaults_data import SELECTION_SOURCES
 

@@ -28,20 +28,16 @@ import rasterio
 import torch
 from tqdm import tqdm
 
-from geowarn.device import pick_device, pick_precision
 from geowarn.errors import OutputError
 from geowarn.inference.cascade import (
-    DEFAULT_GATE_THRESHOLD,
-    DEFAULT_PROB_THRESHOLD,
     Cascade,
     LoadedModel,
-    load_model,
 )
 from geowarn.io.outputs import MASK_NAME, PROB_NAME, CrackRasters, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
 from geowarn.pipeline.detect_config import DetectConfig
-from geowarn.pipeline.rows import FinishedRows, StageClock, TileStats, model_scale, run_rows, tile_grid
+from geowarn.pipeline.rows import FinishedRows, StageClock, TileStats, load_cascade, model_scale, run_rows, tile_grid
 from geowarn.provenance import environment, sha256_file, utc_now, write_json_atomic
 from geowarn.redact import redact_tree
 from geowarn.store.lease import pid_alive
@@ -101,20 +97,6 @@ class _Progress:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def load_cascade(config: DetectConfig) -> Cascade:
-    """Load the configured models onto the chosen device."""
-    device = pick_device(config.device)
-    segmenter = load_model(
-        config.segmenter, config.segmenter_weights, config.prob_threshold, DEFAULT_PROB_THRESHOLD, device
-    )
-    classifier: LoadedModel | None = None
-    if config.classifier:
-        classifier = load_model(
-            config.classifier, config.classifier_weights, config.gate_threshold, DEFAULT_GATE_THRESHOLD, device
-        )
-    return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype)
 
 
 def _run_tiles(

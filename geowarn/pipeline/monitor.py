@@ -45,9 +45,10 @@ from geowarn.inference.cascade import Cascade
 from geowarn.io.outputs import PROB_NAME
 from geowarn.logs import log_event
 from geowarn.pipeline.deliver import flush_site_outbox, reason
-from geowarn.pipeline.detect import GPKG_NAME, RUN_NAME, detect, load_cascade
+from geowarn.pipeline.detect import GPKG_NAME, RUN_NAME, detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.pipeline.report import MonitorReport, OverdueResult, SiteFailure, SurveyResult
+from geowarn.pipeline.rows import load_cascade
 from geowarn.redact import redact
 from geowarn.registration import Registration, register_surveys
 from geowarn.store.queries import get_site, processed_before

@@ -19,7 +19,14 @@ import numpy as np
 import rasterio
 from numpy.typing import NDArray
 
-from geowarn.inference.cascade import Cascade
+from geowarn.device import pick_device, pick_precision
+from geowarn.inference.cascade import (
+    DEFAULT_GATE_THRESHOLD,
+    DEFAULT_PROB_THRESHOLD,
+    Cascade,
+    LoadedModel,
+    load_model,
+)
 from geowarn.inference.tiles import TileRow, fill_invalid, read_tile_row
 from geowarn.io.raster import RasterInfo
 from geowarn.models.preprocess import resize_stack
@@ -27,7 +34,16 @@ from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.tiling.blend import RowBlender
 from geowarn.tiling.grid import TileGrid
 
-__all__ = ["FinishedRows", "RowRun", "StageClock", "TileStats", "edge_neighbours", "process_row", "run_rows"]
+__all__ = [
+    "FinishedRows",
+    "RowRun",
+    "StageClock",
+    "TileStats",
+    "edge_neighbours",
+    "load_cascade",
+    "process_row",
+    "run_rows",
+]
 
 
 @dataclass
@@ -178,6 +194,20 @@ class RowRun:
     forced_out: frozenset[int]
     row_stats: dict[int, TileStats]
     last_row: int
+
+
+def load_cascade(config: DetectConfig) -> Cascade:
+    """Load the configured models onto the chosen device."""
+    device = pick_device(config.device)
+    segmenter = load_model(
+        config.segmenter, config.segmenter_weights, config.prob_threshold, DEFAULT_PROB_THRESHOLD, device
+    )
+    classifier: LoadedModel | None = None
+    if config.classifier:
+        classifier = load_model(
+            config.classifier, config.classifier_weights, config.gate_threshold, DEFAULT_GATE_THRESHOLD, device
+        )
+    return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype)
 
 
 def model_scale(info: RasterInfo, config: DetectConfig) -> float:

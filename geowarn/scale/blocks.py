@@ -24,7 +24,7 @@ from geowarn.inference.cascade import Cascade
 from geowarn.io.outputs import CrackRasters
 from geowarn.io.raster import open_orthomosaic
 from geowarn.pipeline.detect_config import MODEL_SETTINGS, DetectConfig
-from geowarn.pipeline.rows import FinishedRows, StageClock, TileStats, run_rows, tile_grid
+from geowarn.pipeline.rows import FinishedRows, StageClock, TileStats, load_cascade, run_rows, tile_grid
 
 __all__ = ["BlockResult", "BlockSpec", "Piece", "plan_blocks", "run_block"]
 
@@ -101,8 +101,6 @@ def plan_blocks(rows: int, workers: int, min_rows: int = 4, max_rows: int = 32) 
 
 
 def _cascade(config: DetectConfig) -> Cascade:
-    from geowarn.pipeline.detect import load_cascade
-
     key = config.model_dump_json(include={*MODEL_SETTINGS, "device", "amp"})
     if key not in _CASCADES:
         _CASCADES[key] = load_cascade(config)

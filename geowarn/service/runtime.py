@@ -317,7 +317,7 @@ class Service:
 
 
 def _load_cascade(config: DetectConfig) -> Cascade:
-    from geowarn.pipeline.detect import load_cascade
+    from geowarn.pipeline.rows import load_cascade
 
     return load_cascade(config)
 

@@ -8,7 +8,7 @@ import pytest
 
 import geowarn
 from geowarn.dashboard.sessions import LoginThrottle, end_session, find_session, start_session
-from geowarn.dashboard.users import authenticate
+from geowarn.store.users import authenticate
 
 
 @pytest.fixture

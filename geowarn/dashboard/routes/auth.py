@@ -17,7 +17,7 @@ from geowarn.dashboard.security import (
     safe_next,
 )
 from geowarn.dashboard.sessions import SESSION_LIFETIME, end_session, same_token, start_session
-from geowarn.dashboard.users import authenticate
+from geowarn.store.users import authenticate
 
 router = APIRouter()
 
