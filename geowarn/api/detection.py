@@ -12,7 +12,7 @@ from geowarn.io.outputs import MASK_NAME, PROB_NAME
 from geowarn.pipeline.detect import GPKG_NAME, DetectResult
 from geowarn.pipeline.detect import detect as run_detect
 from geowarn.pipeline.detect_config import DetectConfig, load_detect_config
-from geowarn.vectorize.features import CENTERLINE_LAYER, POLYGON_LAYER
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from geowarn.errors import InvalidRasterError
 from geowarn.store.schema import Crack
 from geowarn.tracking.growth import CrackMeasure
-from geowarn.vectorize.features import CENTERLINE_LAYER, POLYGON_LAYER
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER
 
 
 @dataclass(frozen=True)

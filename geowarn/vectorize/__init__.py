@@ -8,16 +8,13 @@ and centreline layers (and the wide features kept for review).
 
 from geowarn.vectorize.components import Component, StripLabeler
 from geowarn.vectorize.features import (
-    CENTERLINE_LAYER,
     COLUMNS,
     LENGTH_REL_UNC,
-    POLYGON_LAYER,
-    WIDE_LAYER,
     VectorFeatures,
     vectorize_cracks,
     vectorize_features,
-    write_cracks_gpkg,
 )
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, WIDE_LAYER, write_cracks_gpkg
 from geowarn.vectorize.measure import (
     ComponentInputError,
     CrackMeasurement,

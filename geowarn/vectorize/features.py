@@ -41,33 +41,29 @@ import cv2
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import rasterio
 import shapely
 from numpy.typing import NDArray
-from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from rasterio.errors import RasterioIOError
 from rasterio.features import shapes
 from rasterio.io import DatasetReader, DatasetWriter
 from rasterio.windows import Window
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geowarn.errors import InvalidRasterError, OutputError, UnsupportedCRSError
+from geowarn.errors import InvalidRasterError, UnsupportedCRSError
 from geowarn.vectorize.atlas import pack
+from geowarn.vectorize.centreline import polyline_length
 from geowarn.vectorize.components import Component
-from geowarn.vectorize.measure import CrackFilter, CrackMeasurement, axial_azimuth, measure_components, polyline_length
+from geowarn.vectorize.measure import CrackFilter, CrackMeasurement, axial_azimuth, measure_components
 
 __all__ = [
-    "CENTERLINE_LAYER",
     "COLUMNS",
     "LENGTH_REL_UNC",
-    "POLYGON_LAYER",
-    "WIDE_LAYER",
     "VectorFeatures",
+    "to_multipolygon",
     "vectorize_cracks",
     "vectorize_features",
-    "write_cracks_gpkg",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,10 +76,6 @@ WINDOW_MARGIN = 2
 BAND_ROWS = 512
 #: Most window pixels measured in one batch.
 BATCH_PIXELS = 1 << 22
-POLYGON_LAYER = "crack_polygons"
-CENTERLINE_LAYER = "crack_centerlines"
-#: Features dropped only for being wider than ``max_crack_width_m``, kept for review (not cracks).
-WIDE_LAYER = "wide_features"
 
 #: Attribute columns shared by both layers, with their dtypes.
 COLUMNS: dict[str, str] = {
@@ -152,7 +144,7 @@ def _window(comp: Component, height: int, width: int) -> Window:
     return Window(c0, r0, c1 - c0, r1 - r0)
 
 
-def _to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
+def to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     """Valid MultiPolygon made of the polygonal parts of ``geom``."""
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
@@ -190,7 +182,7 @@ def _polygons(masks: Sequence[NDArray[np.bool_]], transforms: Sequence[_Transfor
 
 def _outline(pieces: NDArray[np.object_]) -> MultiPolygon:
     """One crack's outline from its polygonised pieces (usually one, which needs no union)."""
-    return _to_multipolygon(pieces[0] if pieces.size == 1 else shapely.union_all(pieces))
+    return to_multipolygon(pieces[0] if pieces.size == 1 else shapely.union_all(pieces))
 
 
 def _centrelines(cracks: Sequence[_Crack]) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
@@ -485,71 +477,3 @@ def vectorize_features(
         _frame(columns, lines, crs),
         _frame(_columns(wide, wide_polygons, wide_azimuth, gsd), wide_polygons, crs),
     )
-
-
-def _as_multi(geom: BaseGeometry, kind: str) -> BaseGeometry:
-    """Valid geometry of the Multi type ``kind`` made of the matching parts of ``geom``."""
-    if kind == "MultiPolygon":
-        return _to_multipolygon(geom)
-    geom = geom if geom.is_valid else shapely.make_valid(geom)
-    return MultiLineString([p for p in getattr(geom, "geoms", [geom]) if isinstance(p, LineString)])
-
-
-def _promote(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
-    """Geometries of one Multi type.
-
-    Geometries already of that type are kept as they are (``vectorize_cracks`` makes its
-    outlines valid; checking the validity of large outlines again costs more than writing
-    them); others are made valid and converted. Missing and empty geometries are kept.
-    """
-    target = shapely.GeometryType.MULTIPOLYGON if kind == "MultiPolygon" else shapely.GeometryType.MULTILINESTRING
-    geoms = gdf.geometry.to_numpy()
-    convert = np.flatnonzero((shapely.get_type_id(geoms) != target) & ~shapely.is_missing(geoms))
-    convert = convert[~shapely.is_empty(geoms[convert])]
-    if convert.size == 0:
-        return gdf
-    geoms = geoms.copy()
-    for i in convert.tolist():
-        geoms[i] = _as_multi(geoms[i], kind)
-    out = gdf.copy()
-    out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=out.crs)
-    return out
-
-
-@contextmanager
-def _gdal_config(**options: str) -> Iterator[None]:
-    """GDAL configuration options for pyogrio, restored afterwards."""
-    previous = {k: pyogrio.get_gdal_config_option(k) for k in options}
-    pyogrio.set_gdal_config_options(options)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(previous)
-
-
-def write_cracks_gpkg(
-    path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame, wide: gpd.GeoDataFrame | None = None
-) -> None:
-    """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` (and ``wide_features``) to a GeoPackage.
-
-    Existing layers of the same names are replaced; other layers are kept. Empty frames
-    still create their layers with the full schema. SQLite does not wait for the disk
-    after each transaction (``OGR_SQLITE_SYNCHRONOUS=OFF``): the file is written whole,
-    and ``geowarn detect`` moves it into place only once the run has succeeded.
-
-    Raises:
-        OutputError: If the file cannot be written.
-
-    """
-    path = Path(path)
-    layers = [(POLYGON_LAYER, polygons, "MultiPolygon"), (CENTERLINE_LAYER, centerlines, "MultiLineString")]
-    if wide is not None:
-        layers.append((WIDE_LAYER, wide, "MultiPolygon"))
-    try:
-        with _gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):  # no wait for the disk after each transaction
-            for layer, gdf, kind in layers:
-                _promote(gdf, kind).to_file(
-                    path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=kind, promote_to_multi=True
-                )
-    except (OSError, DataSourceError, DataLayerError, FieldError, GeometryError) as exc:
-        raise OutputError(f"cannot write crack layers to {path}: {exc}; check the folder is writable") from exc

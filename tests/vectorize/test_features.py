@@ -24,6 +24,7 @@ from geowarn.vectorize import (
     Component,
     StripLabeler,
     features,
+    gpkg,
     measure_component,
     vectorize_cracks,
     vectorize_features,
@@ -315,7 +316,7 @@ def test_promote_keeps_multi_geometries_and_converts_others() -> None:
     bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-intersecting
     multi = MultiPolygon([ring])
     gdf = gpd.GeoDataFrame(geometry=[multi, ring, bowtie, None], crs="EPSG:32633")
-    out = features._promote(gdf, "MultiPolygon")
+    out = gpkg._promote(gdf, "MultiPolygon")
     assert out.geometry.iloc[0] is multi
     assert out.geometry.iloc[1].equals(multi) and out.geometry.iloc[1].geom_type == "MultiPolygon"
     assert out.geometry.iloc[2].is_valid and out.geometry.iloc[2].area == pytest.approx(2.0)

@@ -20,7 +20,8 @@ import pytest
 
 from geowarn.errors import GeowarnError
 from geowarn.vectorize import ComponentInputError, CrackMeasurement, EmptyComponentError, measure_component
-from geowarn.vectorize.measure import CrackFilter, measure_components, polyline_length
+from geowarn.vectorize.centreline import polyline_length
+from geowarn.vectorize.measure import CrackFilter, measure_components
 
 ANGLES = [0.0, 10.0, 22.5, 30.0, 45.0, 60.0, 90.0]
 WIDTHS = [3, 4, 5, 8, 12]
