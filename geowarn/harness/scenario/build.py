@@ -42,8 +42,7 @@ import logging
 import math
 import shutil
 import zlib
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -54,24 +53,18 @@ from numpy.typing import NDArray
 
 from geowarn.errors import ConfigError, OutputError
 from geowarn.harness.scenario.compose import (
-    SEAM_CLEAR_PX,
-    CrackSample,
-    SampleStats,
-    World,
     apply_illumination,
     draw_illumination,
     draw_offset,
-    fit_width,
     list_samples,
-    load_sample,
     offset_between,
     render_survey,
-    sample_stats,
-    stack_world,
     write_mask_tif,
     write_rgb_tif,
 )
+from geowarn.harness.scenario.cuts import CutSolver, measure_mask, sub_noise_cuts
 from geowarn.harness.scenario.ground import GROUND_KINDS, Ground, grounds, render_ground_surveys
+from geowarn.harness.scenario.library import ANY_CRACK, NoImageFitsError, SampleLibrary, any_crack, trunk_need, trunk_ok
 from geowarn.harness.scenario.schema import (
     AlertLevel,
     GrowthClass,
@@ -83,8 +76,8 @@ from geowarn.harness.scenario.schema import (
     TruthCrack,
     WorldPart,
 )
-from geowarn.harness.scenario.truncate import CrackEraser, CrackPath, crack_path_order, kept_part, largest_component
-from geowarn.vectorize.measure import CrackMeasurement, measure_component
+from geowarn.harness.scenario.truncate import CrackEraser, CrackPath, crack_path_order, largest_component
+from geowarn.vectorize.measure import CrackMeasurement
 
 __all__ = [
     "ALERT_THRESHOLDS_MM_DAY",
@@ -119,25 +112,9 @@ GROWTH_RATES_MM_DAY: dict[str, tuple[float, float]] = {
 }
 #: Total growth (px) of a sub-noise crack over all surveys.
 SUB_NOISE_TOTAL_PX = (1.0, 2.0)
-#: Largest truth length step (px) between two surveys of a sub-noise crack.
-SUB_NOISE_MAX_STEP_PX = 2.0
 #: Survey (0-based) where a new crack appears / the unrelated ground is shown.
 NEW_CRACK_SURVEY = 2
 UNREGISTRABLE_SURVEY = 2
-#: Shortest crack length (px) kept in the first survey of a growing scenario.
-MIN_KEPT_PX = 150.0
-#: Growing and new cracks come from images whose largest crack has this share of its
-#: skeleton on its trunk ...
-MIN_TRUNK_SHARE = 0.85
-#: ... and is this much darker (DN, median) than the surface around it.
-MIN_CONTRAST_DN = 15.0
-#: A cut is accepted when the truth length is within this of its target (px).
-CUT_TOLERANCE_PX = 0.4
-#: Half width (px) of the scan of cuts around the best secant estimate.
-SCAN_PX = 3.0
-#: A sub-noise crack is cut at one of these distances (px) from its tip in every survey,
-#: so that all its tips are tapered alike.
-SUB_NOISE_END_PX = (30.0, 45.0, 60.0, 75.0)
 
 
 @dataclass(frozen=True)
@@ -169,165 +146,6 @@ SPECS: dict[str, KindSpec] = {
 KINDS: tuple[str, ...] = tuple(SPECS)
 #: Kinds made from crack images of ``source`` (the others survey crack-free natural ground).
 CRACK_KINDS: tuple[str, ...] = tuple(k for k in SPECS if k not in GROUND_KINDS)
-
-
-class NoImageFitsError(ConfigError):
-    """No held-out image can make this scenario; the suite goes on without it."""
-
-
-class _Library:
-    """The held-out samples, loaded once, with their use count over the suite."""
-
-    def __init__(self, samples: list[CrackSample]) -> None:
-        self.samples = samples
-        loaded = [load_sample(s) for s in samples]
-        self.images = [img for img, _ in loaded]
-        self.masks = [m for _, m in loaded]
-        self.stats = [sample_stats(img, m) for img, m in loaded]
-        self.usage: Counter[int] = Counter()
-
-    def flips(self, i: int, slot: int, n_slots: int) -> list[bool]:
-        """Row flips that keep sample ``i``'s cracks clear of the seams of ``slot``."""
-        st = self.stats[i]
-        out = []
-        for flip in (False, True):
-            top, bottom = (st.bottom_clear, st.top_clear) if flip else (st.top_clear, st.bottom_clear)
-            if (slot == 0 or top >= SEAM_CLEAR_PX) and (slot == n_slots - 1 or bottom >= SEAM_CLEAR_PX):
-                out.append(flip)
-        return out
-
-    def width(self, i: int) -> int:
-        """Width (px) of sample ``i``."""
-        return int(self.images[i].shape[1])
-
-    def pick(
-        self,
-        rng: np.random.Generator,
-        ok: Callable[[SampleStats], bool],
-        slot: int,
-        exclude: set[int],
-        *,
-        need: str,
-        width: int | None = None,
-    ) -> int:
-        """Least used sample that fits ``slot`` of a two-image world (ties broken by ``rng``).
-
-        ``need`` says what ``ok`` asks for (for the error). ``width``: the other image's width;
-        images that wide come first (the images of a world are stacked and share their width);
-        where none is, another is cut or padded to it when the world is stacked.
-
-        Raises:
-            NoImageFitsError: no sample qualifies.
-
-        """
-        cand = [
-            i
-            for i, st in enumerate(self.stats)
-            if i not in exclude and not st.blob and ok(st) and self.flips(i, slot, 2)
-        ]
-        if not cand:
-            raise NoImageFitsError(
-                f"no image of {self.samples[0].image.parent.parent} fits: it needs {need}, with its cracks at "
-                f"least {SEAM_CLEAR_PX} px clear of the seam; use a split with more or longer cracks, or leave "
-                f"this kind out with --kinds"
-            )
-        same = [i for i in cand if self.width(i) == width]
-        cand = same or cand
-        low = min(self.usage[i] for i in cand)
-        best = [i for i in cand if self.usage[i] == low]
-        choice = best[int(rng.integers(len(best)))]
-        self.usage[choice] += 1
-        return choice
-
-    def world(self, rng: np.random.Generator, order: list[int], width: int | None = None) -> World:
-        """Two-image world of the samples ``order`` (top first), flips drawn from ``rng``.
-
-        ``width``: images of another width are centre-cut or mirror-padded to it (default: the first's).
-        """
-        width = width if width is not None else self.width(order[0])
-        pieces = []
-        for slot, i in enumerate(order):
-            flips = self.flips(i, slot, len(order))
-            image, mask = fit_width(self.images[i], self.masks[i], width)
-            pieces.append(
-                (
-                    self.samples[i],
-                    image,
-                    mask,
-                    flips[int(rng.integers(len(flips)))],
-                    bool(rng.integers(2)),
-                )
-            )
-        return stack_world(pieces)
-
-
-def _measure(mask: NDArray[np.bool_]) -> CrackMeasurement:
-    """Measure one component on its bounding box (plus a margin)."""
-    rows, cols = np.nonzero(mask)
-    r0, r1 = max(int(rows.min()) - 2, 0), int(rows.max()) + 3
-    c0, c1 = max(int(cols.min()) - 2, 0), int(cols.max()) + 3
-    return measure_component(mask[r0:r1, c0:c1])
-
-
-class _CutSolver:
-    """Cut distances along a crack path that give chosen truth lengths."""
-
-    def __init__(self, path: CrackPath, component: NDArray[np.bool_]) -> None:
-        rows, cols = np.nonzero(component)
-        r0, c0 = max(int(rows.min()) - 2, 0), max(int(cols.min()) - 2, 0)
-        win = np.s_[r0 : int(rows.max()) + 3, c0 : int(cols.max()) + 3]
-        self.path = CrackPath(
-            pixels=path.pixels - np.array([r0, c0]),
-            arc=path.arc,
-            along=path.along[win],
-            offaxis=path.offaxis[win],
-            radius=path.radius[win],
-        )
-        self.component = component[win]
-        self.full_cut = float(path.along[component].max())
-        self.cache: dict[float, float] = {}
-
-    def length(self, cut: float) -> float:
-        """Truth length (px) of the kept part at ``cut``."""
-        if cut not in self.cache:
-            kept = kept_part(self.path, self.component, cut)
-            self.cache[cut] = _measure(kept).length_px if kept.any() else 0.0
-        return self.cache[cut]
-
-    def solve(self, target: float, upper: float) -> float:
-        """Cut in [0, upper] whose truth length is closest to ``target``, never longer than at ``upper``.
-
-        Secant steps (the length grows about 1 px per px of cut) with a bisection
-        fallback, then, as the length of a tapered tip jitters by a px or two, a scan of
-        nearby cuts in 0.5 px steps. Cuts whose length exceeds the length at ``upper``
-        are never chosen, so the truth lengths of successive surveys never decrease.
-        """
-        cap = self.length(upper)
-
-        def score(cut: float) -> float:
-            value = self.length(cut)
-            return abs(value - target) if value <= cap else math.inf
-
-        lo, hi = 0.0, upper
-        cut = upper - (cap - target)
-        best = (abs(cap - target), upper)
-        for _ in range(6):
-            cut = min(max(cut, lo), hi)
-            err = self.length(cut) - target
-            best = min(best, (score(cut), cut))
-            if best[0] <= CUT_TOLERANCE_PX:
-                return best[1]
-            lo, hi = (lo, cut) if err > 0 else (cut, hi)
-            step = cut - err
-            cut = step if lo < step < hi else 0.5 * (lo + hi)
-        centre = best[1]
-        for delta in sorted(np.arange(-SCAN_PX, SCAN_PX + 0.01, 0.5), key=abs):
-            cut = centre + float(delta)
-            if 0.0 < cut <= upper:
-                best = min(best, (score(cut), cut))
-                if best[0] <= CUT_TOLERANCE_PX:
-                    break
-        return best[1]
 
 
 def _round(v: float, nd: int = 5) -> float:
@@ -366,7 +184,7 @@ class _Truth:
         self.full: dict[int, CrackMeasurement] = {}
         for k in range(1, n):
             comp = labels == k
-            meas = _measure(comp)
+            meas = measure_mask(comp)
             if meas.length_px * GSD_M >= MIN_CRACK_LENGTH_M and meas.length_px >= MIN_ELONGATION * meas.mean_width_px:
                 self.ids.append(k)
                 self.full[k] = meas
@@ -385,7 +203,7 @@ class _Truth:
             part = shown & comp
             if not part.any():
                 continue
-            meas = self.full[k] if np.array_equal(part, comp) else _measure(part)
+            meas = self.full[k] if np.array_equal(part, comp) else measure_mask(part)
             out.append(_truth_crack(tid, part, meas))
         return out
 
@@ -439,30 +257,6 @@ def _growth(surveys: list[SurveyRecord]) -> list[GrowthEntry]:
     return out
 
 
-def _trunk_need(need_px: float) -> str:
-    """What ``_trunk_ok(need_px)`` asks of an image, for people."""
-    return (
-        f"one clear crack trunk at least {need_px + MIN_KEPT_PX:.0f} px long ({MIN_KEPT_PX:.0f} px kept in the first "
-        f"survey plus {need_px:.0f} px of growth), {MIN_TRUNK_SHARE:.0%} of its skeleton on the trunk and "
-        f"{MIN_CONTRAST_DN:.0f} DN darker than the ground around it"
-    )
-
-
-def _trunk_ok(need_px: float) -> Callable[[SampleStats], bool]:
-    """Samples whose largest crack is one clear trunk long enough for ``need_px`` of growth."""
-    return lambda st: (
-        st.trunk_px >= need_px + MIN_KEPT_PX and st.trunk_share >= MIN_TRUNK_SHARE and st.contrast >= MIN_CONTRAST_DN
-    )
-
-
-ANY_CRACK = "a crack"
-
-
-def _any_crack(st: SampleStats) -> bool:
-    """Samples with at least one crack."""
-    return st.trunk_px > 0
-
-
 def _growth_step(spec: KindSpec, rng: np.random.Generator, n_surveys: int, interval_days: int) -> tuple[float, float]:
     """Nominal extension rate (mm/day) and truth length step between surveys (px)."""
     if spec.growth_class == "sub-noise":
@@ -474,42 +268,13 @@ def _growth_step(spec: KindSpec, rng: np.random.Generator, n_surveys: int, inter
     return 0.0, 0.0
 
 
-def _sub_noise_cuts(solver: _CutSolver, total_px: float, n_surveys: int) -> list[float]:
-    """Cuts giving a sub-noise crack ``total_px`` of growth in all, in steps of at most 2 px.
-
-    The tapered tip's length jitters by a px or two with the cut, so the cuts are picked
-    from a 0.25 px grid below a cut ``SUB_NOISE_END_PX`` from the tip (the next distance
-    when no grid length lies 0.5 to ``SUB_NOISE_MAX_STEP_PX`` px below the final one).
-    """
-    for shift in SUB_NOISE_END_PX:
-        last = solver.full_cut - shift
-        final = solver.length(last)
-        grid = [last - 0.25 * i for i in range(1, 41)]
-        near = [t for t in grid if final - SUB_NOISE_MAX_STEP_PX <= solver.length(t) <= final - 0.5]
-        if not near:
-            continue
-        first = min(near, key=lambda t: (abs(solver.length(t) - (final - total_px)), -t))
-        low = solver.length(first)
-        cuts = [first] + [last] * (n_surveys - 1)
-        upper = last
-        for k in range(n_surveys - 2, 0, -1):
-            target = low + (final - low) * k / (n_surveys - 1)
-            options = [
-                t for t in [*grid, upper] if first <= t <= upper and low <= solver.length(t) <= solver.length(upper)
-            ]
-            upper = min(options, key=lambda t: (abs(solver.length(t) - target), -t))
-            cuts[k] = upper
-        return cuts
-    return [solver.full_cut - SUB_NOISE_END_PX[0]] * n_surveys  # pragma: no cover - no growth step found
-
-
 def _cuts(spec: KindSpec, path: CrackPath, comp: NDArray[np.bool_], step_px: float, n_surveys: int) -> list[float]:
     """Cut distance along the dynamic crack's path for each survey (inf: whole crack)."""
     if spec.kind == "new-crack":
         return [0.0 if k < NEW_CRACK_SURVEY else math.inf for k in range(n_surveys)]
-    solver = _CutSolver(path, comp)
+    solver = CutSolver(path, comp)
     if spec.growth_class == "sub-noise":
-        return _sub_noise_cuts(solver, step_px * (n_surveys - 1), n_surveys)
+        return sub_noise_cuts(solver, step_px * (n_surveys - 1), n_surveys)
     final = solver.length(solver.full_cut)
     cuts = [math.inf] * n_surveys
     upper = solver.full_cut
@@ -554,7 +319,7 @@ def _render(
 
 
 def _build_one(
-    lib: _Library, name: str, spec: KindSpec, seed: int, folder: Path, n_surveys: int, interval_days: int
+    lib: SampleLibrary, name: str, spec: KindSpec, seed: int, folder: Path, n_surveys: int, interval_days: int
 ) -> Scenario:
     """Build one scenario into ``folder``."""
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
@@ -562,10 +327,10 @@ def _build_one(
     main_slot = int(rng.integers(2))
     growth_px = step_px * (n_surveys - 1) if spec.kind == "growing" else 0.0
     dynamic = spec.kind in ("growing", "new-crack")
-    ok = _trunk_ok(growth_px) if dynamic else _any_crack
-    need = _trunk_need(growth_px) if dynamic else ANY_CRACK
+    ok = trunk_ok(growth_px) if dynamic else any_crack
+    need = trunk_need(growth_px) if dynamic else ANY_CRACK
     main = lib.pick(rng, ok, main_slot, set(), need=need)
-    other = lib.pick(rng, _any_crack, 1 - main_slot, {main}, need=ANY_CRACK, width=lib.width(main))
+    other = lib.pick(rng, any_crack, 1 - main_slot, {main}, need=ANY_CRACK, width=lib.width(main))
     order = [main, other] if main_slot == 0 else [other, main]
     world = lib.world(rng, order, lib.width(main))
     truth = _Truth(world.mask)
@@ -581,8 +346,8 @@ def _build_one(
             img, kept = eraser.erase(cut)
             contents[k] = _Survey(img, (world.mask & ~comp) | kept, True, sources)
     if spec.kind == "unregistrable":
-        a = lib.pick(rng, _any_crack, 0, set(order), need=ANY_CRACK)
-        b = lib.pick(rng, _any_crack, 1, {*order, a}, need=ANY_CRACK, width=lib.width(a))
+        a = lib.pick(rng, any_crack, 0, set(order), need=ANY_CRACK)
+        b = lib.pick(rng, any_crack, 1, {*order, a}, need=ANY_CRACK, width=lib.width(a))
         foreign = lib.world(rng, [a, b])
         contents[UNREGISTRABLE_SURVEY] = _Survey(
             foreign.image, foreign.mask, False, [p["image"] for p in foreign.parts]
@@ -714,7 +479,7 @@ def build_suite(
     if interval_days < 1:
         raise ConfigError(f"interval_days must be at least 1, got {interval_days}")
     crack_kinds = [k for k in kinds if k not in GROUND_KINDS]
-    lib = _Library(list_samples(Path(data_dir), source, split)) if crack_kinds else None
+    lib = SampleLibrary(list_samples(Path(data_dir), source, split)) if crack_kinds else None
     pools = {k: grounds(Path(data_dir), k) for k in dict.fromkeys(kinds) if k in GROUND_KINDS}
     out_dir = Path(out_dir)
     _mkdir(out_dir)

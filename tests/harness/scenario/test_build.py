@@ -168,9 +168,9 @@ def test_bad_arguments(shared_data: Path, tmp_path: Path) -> None:
 def test_a_scenario_no_image_can_make_is_skipped_with_the_reason(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from geowarn.harness.scenario import build
+    from geowarn.harness.scenario import library
 
-    monkeypatch.setattr(build, "MIN_KEPT_PX", 1e6)  # no crack is that long
+    monkeypatch.setattr(library, "MIN_KEPT_PX", 1e6)  # no crack is that long
     folders = build_suite(shared_data, tmp_path / "s", seed=1, n_per_kind=1, kinds=["growing-fast", "stable"])
     assert [f.name for f in folders] == ["stable-a"]
     (skipped,) = load_suite(tmp_path / "s").skipped
