@@ -12,7 +12,7 @@ from geowarn.io.outputs import MASK_NAME, PROB_NAME
 from geowarn.pipeline.detect import GPKG_NAME, DetectResult
 from geowarn.pipeline.detect import detect as run_detect
 from geowarn.pipeline.detect_config import DetectConfig, load_detect_config
-from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, WIDE_LAYER
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -29,9 +29,11 @@ class Detection(DetectResult):
             uncertainties (``crack_id``, ``length_m``, ``length_unc_m``, ``mean_width_m``,
             ``max_width_m``, ``width_unc_m``, ``area_m2``, ``azimuth_deg``...), in the raster's CRS.
         centerlines: the same cracks as centrelines (same ``crack_id`` and attributes).
+        wide: features dropped only for being wider than ``max_crack_width_m`` on average (same
+            attributes): shade, gullies, tracks, or an open fissure; not cracks, kept for review.
         probability_path: ``crack_prob.tif``, crack probability x 255 (COG on the input grid).
-        mask_path: ``crack_mask.tif``, the 0/1 crack mask (COG; 255 where the input has no data).
-        features_path: ``cracks.gpkg``, the two layers above.
+        mask_path: ``crack_mask.tif``, the 0/1 mask of the cracks (COG; 255 where the input has no data).
+        features_path: ``cracks.gpkg``, the three layers above.
         summary: the run record (``run.json``): input hash, models and weight hashes, settings,
             versions, timings and counts.
         out_dir: the output folder; temporary when ``detect`` was given no ``out`` (see there).
@@ -67,6 +69,12 @@ class Detection(DetectResult):
         import geopandas as gpd
 
         return gpd.read_file(self.features_path, layer=CENTERLINE_LAYER)
+
+    @cached_property
+    def wide(self) -> gpd.GeoDataFrame:
+        import geopandas as gpd
+
+        return gpd.read_file(self.features_path, layer=WIDE_LAYER)
 
     def cleanup(self) -> None:
         """Delete the temporary output folder now (nothing happens when ``out`` was given)."""

@@ -24,6 +24,8 @@ def test_cracks_as_geodataframes_in_the_raster_crs(tmp_path: Path, toy_cascade) 
     assert {"crack_id", "length_m", "length_unc_m", "mean_width_m", "width_unc_m"} <= set(found.cracks.columns)
     assert found.probability_path == tmp_path / "out" / "crack_prob.tif" and found.mask_path.is_file()
     assert found.summary["input"]["sha256"] and found.summary["config"]["min_crack_length_m"] == 0.05
+    assert len(found.wide) == 0 and found.wide.crs == crs  # nothing wider than 0.30 m here
+    assert set(found.wide.columns) == set(found.cracks.columns)
 
 
 def test_without_out_the_outputs_live_in_a_temporary_folder(tmp_path: Path, toy_cascade) -> None:
