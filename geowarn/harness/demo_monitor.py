@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from geowarn.harness.synthetic.cracks import CrackSpec, crack_length_px, meandering_crack, random_crack_network
+from geowarn.harness.synthetic.cracks import CrackSpec, crack_length_px
+from geowarn.harness.synthetic.networks import meandering_crack, random_crack_network
 from geowarn.harness.synthetic.orthomosaic import make_orthomosaic
 from geowarn.pipeline.monitor import Processor, monitor
 from geowarn.pipeline.report import MonitorReport

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from geowarn.harness.synthetic.cracks import (
-    CrackSpec,
-    branch_crack,
-    crack_length_px,
-    crack_mask,
-    random_crack_network,
-    render_cracks,
-    sparse_crack_network,
-)
+from geowarn.harness.synthetic.cracks import CrackSpec, crack_length_px, crack_mask, render_cracks
+from geowarn.harness.synthetic.networks import branch_crack, random_crack_network, sparse_crack_network
 from geowarn.harness.synthetic.terrain import render_terrain
 
 if TYPE_CHECKING:

@@ -22,13 +22,11 @@ from numpy.typing import NDArray
 from rasterio.windows import Window
 from shapely.geometry import LineString
 
-from geowarn.harness.synthetic.cracks import (
-    CrackSpec,
+from geowarn.harness.synthetic.cracks import CrackSpec, crack_length_px, render_cracks
+from geowarn.harness.synthetic.networks import (
     branch_crack,
-    crack_length_px,
     meandering_crack,
     random_crack_network,
-    render_cracks,
     sparse_crack_network,
 )
 from geowarn.harness.synthetic.terrain import render_terrain_into, value_noise
