@@ -103,7 +103,7 @@ def detect(
             ``DetectConfig``.
         progress: a progress bar on stderr (None: when stderr is a terminal).
         quiet: no progress lines in the log either.
-        cascade: models already loaded (``geowarn.pipeline.detect.load_cascade``), to run several
+        cascade: models already loaded (``geowarn.pipeline.rows.load_cascade``), to run several
             orthomosaics without loading them again; the model settings are then ignored.
         **settings: detect settings over those of ``config``: ``classifier`` (None: segment every
             tile), ``segmenter``, ``prob_threshold``, ``gate_threshold``, ``min_crack_length_m``,

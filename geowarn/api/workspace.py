@@ -217,7 +217,7 @@ class Workspace:
             today: the date for the overdue check (default: today, UTC).
             deliver: send due alerts afterwards (else they wait in the outbox).
             retry_failed: process surveys that failed before once more.
-            cascade: models already loaded (``geowarn.pipeline.detect.load_cascade``).
+            cascade: models already loaded (``geowarn.pipeline.rows.load_cascade``).
             overdue_days: how often a survey is expected, instead of the site's ``rules.overdue_days``.
 
         Returns:

@@ -64,7 +64,7 @@ class Service:
         db: the database URL (see :func:`database_url`).
         home: the workspace folder (default ``service.home``, ``$GEOWARN_HOME``, ``./geowarn-data``).
         cascade_factory: loads the models for detect settings, once per distinct settings
-            (default: ``geowarn.pipeline.detect.load_cascade``).
+            (default: ``geowarn.pipeline.rows.load_cascade``).
         clock: the current time (tests pass a controlled one).
 
     """
