@@ -40,12 +40,12 @@ def test_cuda_auto_is_bf16_where_supported_else_fp16_with_gradient_scaling(
 
 
 def test_inference_and_training_share_the_policy() -> None:
-    """The training loop and the detect cascade both take their precision from ``pick_precision``."""
-    from geowarn.pipeline import detect as detect_module
+    """The training loop and the detect cascade (``load_cascade``) both take their precision from ``pick_precision``."""
+    from geowarn.pipeline import rows
     from geowarn.training import loop
 
-    assert loop.pick_precision is pick_precision and detect_module.pick_precision is pick_precision
-    assert loop.pick_device is pick_device and detect_module.pick_device is pick_device
+    assert loop.pick_precision is pick_precision and rows.pick_precision is pick_precision
+    assert loop.pick_device is pick_device and rows.pick_device is pick_device
 
 
 def test_autocast_context() -> None:
