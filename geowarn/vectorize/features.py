@@ -305,32 +305,42 @@ def _read_batch(
     return out
 
 
-def _measure_batch(batch: _Batch, accept: CrackFilter) -> tuple[list[_Crack], list[MultiPolygon], list[int]]:
-    """Measure the components of a batch.
+@dataclass
+class _Measured:
+    """A batch measured: its cracks and wide features with their outlines, and what is not a crack."""
 
-    Returns the cracks that pass ``accept``, their outlines, and the indices of the components it drops.
+    cracks: list[_Crack]
+    outlines: list[MultiPolygon]
+    wide: list[_Crack]
+    wide_outlines: list[MultiPolygon]
+    not_cracks: list[int]  # batch indices of the components dropped or wide
+
+
+def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float | None) -> _Measured:
+    """Measure the components of a batch once and sort them.
+
+    Components ``accept`` passes are cracks, unless they are wider than ``max_mean_width_m`` on
+    average: those are wide features, kept for review.
     """
-    cracks: list[_Crack] = []
-    masks: list[NDArray[np.bool_]] = []
-    dropped: list[int] = []
+    groups: dict[bool, tuple[list[_Crack], list[NDArray[np.bool_]]]] = {False: ([], []), True: ([], [])}
+    not_cracks: list[int] = []
     for i, (meas, mask, transform) in enumerate(
         zip(measure_components(batch.masks, batch.probs, accept=accept), batch.masks, batch.transforms, strict=True)
     ):
         if meas is None:
-            dropped.append(i)
-        else:
-            cracks.append(_Crack(meas, transform))
-            masks.append(mask)
-    return cracks, _polygons(masks, [c.transform for c in cracks]) if cracks else [], dropped
+            not_cracks.append(i)
+            continue
+        wide = max_mean_width_m is not None and meas.mean_width_px * accept.gsd_m > max_mean_width_m
+        if wide:
+            not_cracks.append(i)
+        groups[wide][0].append(_Crack(meas, transform))
+        groups[wide][1].append(mask)
 
+    def outlines(wide: bool) -> list[MultiPolygon]:
+        found, masks = groups[wide]
+        return _polygons(masks, [c.transform for c in found]) if found else []
 
-def _subset(batch: _Batch, items: Sequence[int]) -> _Batch:
-    return _Batch(
-        [batch.masks[i] for i in items],
-        [batch.probs[i] for i in items],
-        [batch.transforms[i] for i in items],
-        [batch.windows[i] for i in items],
-    )
+    return _Measured(groups[False][0], outlines(False), groups[True][0], outlines(True), not_cracks)
 
 
 def _clear(mask_dst: DatasetWriter, dropped: Sequence[tuple[NDArray[np.bool_], Window]]) -> None:
@@ -448,8 +458,7 @@ def vectorize_features(
             prob_src = stack.enter_context(_open(Path(prob_path), "probability"))
         _check_rasters(mask_src, prob_src, metres_per_unit)
         gsd = math.sqrt(abs(mask_src.transform.determinant)) * metres_per_unit
-        accept = CrackFilter(min_length_m, gsd, min_elongation, max_mean_width_m)
-        wide_filter = CrackFilter(min_length_m, gsd, min_elongation) if max_mean_width_m is not None else None
+        accept = CrackFilter(min_length_m, gsd, min_elongation)
         comps = list(components)
         for comp in comps:
             _check_component(comp, mask_src, max_window_px)
@@ -459,15 +468,13 @@ def vectorize_features(
         wide_polygons: list[MultiPolygon] = []
         for batch in _batches(comps, mask_src.height, mask_src.width):
             data = _read_batch(batch, mask_src, prob_src)
-            kept, outlines, dropped = _measure_batch(data, accept)
-            if wide_filter is not None and dropped:
-                wide_kept, wide_outlines, _ = _measure_batch(_subset(data, dropped), wide_filter)
-                wide.extend(wide_kept)
-                wide_polygons.extend(wide_outlines)
+            measured = _measure_batch(data, accept, max_mean_width_m)
             if isinstance(mask_src, DatasetWriter):
-                _clear(mask_src, [(data.masks[i], data.windows[i]) for i in dropped])
-            cracks.extend(kept)
-            polygons.extend(outlines)
+                _clear(mask_src, [(data.masks[i], data.windows[i]) for i in measured.not_cracks])
+            cracks.extend(measured.cracks)
+            polygons.extend(measured.outlines)
+            wide.extend(measured.wide)
+            wide_polygons.extend(measured.wide_outlines)
         crs = mask_src.crs
     lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
     columns = _columns(cracks, polygons, azimuth, gsd)

@@ -42,9 +42,8 @@ into one image, see :mod:`geowarn.vectorize.atlas`) with the same results as one
 :func:`measure_component` call each. Given a :class:`CrackFilter`, it skips the width
 and probability measurements of components that the filter drops anyway: those too
 short, and those whose length is below ``min_elongation`` times a lower bound of their
-mean width or whose lower bound of mean width exceeds ``max_mean_width_m`` (every local
-width is clamped to at least ``2r - 1``), so the components it drops early are exactly
-those the full measurement would drop.
+mean width (every local width is clamped to at least ``2r - 1``), so the components it
+drops early are exactly those the full measurement would drop.
 """
 
 from __future__ import annotations
@@ -137,15 +136,12 @@ class CrackFilter:
         gsd_m: Pixel size in metres.
         min_elongation: Components whose length is less than this many mean widths
             are dropped.
-        max_mean_width_m: Components wider than this on average (metres) are dropped:
-            broad dark bands are shade, gullies or tracks, not cracks. None: no limit.
 
     """
 
     min_length_m: float
     gsd_m: float
     min_elongation: float = 0.0
-    max_mean_width_m: float | None = None
 
     def long_enough(self, length_px: _F64) -> NDArray[np.bool_]:
         """Lengths that pass the length test."""
@@ -154,17 +150,6 @@ class CrackFilter:
     def elongated(self, length_px: _F64, width_px: _F64) -> NDArray[np.bool_]:
         """Length and width pairs that pass the elongation test."""
         return np.asarray(~(length_px < self.min_elongation * width_px))
-
-    def narrow_enough(self, width_px: _F64) -> NDArray[np.bool_]:
-        """Mean widths that pass the width test."""
-        if self.max_mean_width_m is None:
-            return np.ones(np.shape(width_px), dtype=bool)
-        return np.asarray(~(width_px * self.gsd_m > self.max_mean_width_m))
-
-    @property
-    def bounds_width(self) -> bool:
-        """Whether a lower bound of the mean width can drop a component early."""
-        return self.min_elongation > 0 or self.max_mean_width_m is not None
 
 
 def _groups(key: _I64, n: int) -> tuple[_I64, _I64]:
@@ -361,17 +346,17 @@ def measure_components(
         px = px_order[px_bounds[i] : px_bounds[i + 1]]
         if not keep[px].any():
             keep[px] = True
-    if accept is not None and accept.bounds_width:
+    if accept is not None and accept.min_elongation > 0:
         lower = 2.0 * radius - 1.0  # every local width is clamped to at least this
         bound = np.zeros(n)
         for i in np.flatnonzero(alive).tolist():
             px = px_order[px_bounds[i] : px_bounds[i + 1]]
             bound[i] = float(lower[px][keep[px]].mean())
-        alive &= accept.elongated(length, bound) & accept.narrow_enough(bound)
+        alive &= accept.elongated(length, bound)
         sel = alive[item]
     mean_w, max_w = _widths(topo, skel, m8, dt, item, rows, cols, radius, keep, sel, alive)
     if accept is not None:
-        alive &= accept.elongated(length, mean_w) & accept.narrow_enough(mean_w)
+        alive &= accept.elongated(length, mean_w)
     items = np.flatnonzero(alive)
     mean_p, max_p, unc = _prob_stats(atlas, [p for _, p in checked], items, prob_lo, prob_hi, length)
     area = np.bincount(atlas.owner.ravel()[np.flatnonzero(m8)] - 1, minlength=n)
