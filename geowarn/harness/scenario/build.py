@@ -59,8 +59,7 @@ from geowarn.harness.scenario.compose import (
     list_samples,
     offset_between,
     render_survey,
-    write_mask_tif,
-    write_rgb_tif,
+    write_survey,
 )
 from geowarn.harness.scenario.cuts import CutSolver, measure_mask, sub_noise_cuts
 from geowarn.harness.scenario.ground import GROUND_KINDS, Ground, grounds, render_ground_surveys
@@ -295,9 +294,7 @@ def _render(
         ill = draw_illumination(rng)
         rgb, truth_mask, transform = render_survey(content.image, content.shown, ORIGIN_M, GSD_M, offset)
         rgb = apply_illumination(rgb, ill, rng)
-        file, truth_file = f"survey_{k + 1:02d}.tif", f"survey_{k + 1:02d}_truth.tif"
-        write_rgb_tif(folder / file, rgb, CRS, transform)
-        write_mask_tif(folder / truth_file, truth_mask, CRS, transform)
+        file, truth_file = write_survey(folder, k, rgb, truth_mask, CRS, transform)
         prev_ok = k > 0 and content.registrable and records[-1].registrable
         ref_ok = k > 0 and content.registrable and records[0].registrable
         records.append(

@@ -51,6 +51,7 @@ __all__ = [
     "survey_transform",
     "write_mask_tif",
     "write_rgb_tif",
+    "write_survey",
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".png")
@@ -415,3 +416,19 @@ def write_rgb_tif(path: Path, rgb: NDArray[np.uint8], crs: str, transform: Affin
 def write_mask_tif(path: Path, mask: NDArray[np.uint8], crs: str, transform: Affine) -> None:
     """Write an (H, W) 0/1 mask as a tiled deflate GeoTIFF."""
     _write(path, mask[None].astype(np.uint8), crs, transform)
+
+
+def write_survey(
+    folder: Path,
+    index: int,
+    rgb: NDArray[np.uint8],
+    truth_mask: NDArray[np.uint8],
+    crs: str,
+    transform: Affine,
+    nodata: int | None = None,
+) -> tuple[str, str]:
+    """Write the ``index``-th (0-based) survey of a scenario and its truth mask; their file names."""
+    file, truth_file = f"survey_{index + 1:02d}.tif", f"survey_{index + 1:02d}_truth.tif"
+    write_rgb_tif(folder / file, rgb, crs, transform, nodata=nodata)
+    write_mask_tif(folder / truth_file, truth_mask, crs, transform)
+    return file, truth_file

@@ -31,8 +31,7 @@ from geowarn.harness.scenario.compose import (
     draw_offset,
     offset_between,
     render_survey,
-    write_mask_tif,
-    write_rgb_tif,
+    write_survey,
 )
 from geowarn.harness.scenario.schema import IlluminationRecord, SurveyRecord
 from geowarn.io.images import read_rgb
@@ -148,9 +147,7 @@ def render_ground_surveys(
             seen = render_survey(valid_rgb, no_cracks, origin_m, ground.gsd_m, offset)[0][..., 0] >= 128
             rgb[seen & (rgb.max(axis=2) == 0)] = 1
             rgb[~seen] = 0
-        file, truth_file = f"survey_{k + 1:02d}.tif", f"survey_{k + 1:02d}_truth.tif"
-        write_rgb_tif(folder / file, rgb, crs, transform, nodata=nodata)
-        write_mask_tif(folder / truth_file, np.zeros((h, w), np.uint8), crs, transform)
+        file, truth_file = write_survey(folder, k, rgb, np.zeros((h, w), np.uint8), crs, transform, nodata)
         records.append(
             SurveyRecord(
                 file=file,
