@@ -266,33 +266,44 @@ class _Batch:
     masks: list[NDArray[np.bool_]]
     probs: list[NDArray[np.float32] | None]
     transforms: list[_Transform]
-    windows: list[Window]
+
+
+def _band(batch: list[tuple[Component, Window]]) -> Window:
+    """The band of rows and columns that holds every window of a batch."""
+    r0 = min(int(w.row_off) for _, w in batch)
+    c0 = min(int(w.col_off) for _, w in batch)
+    r1 = max(int(w.row_off + w.height) for _, w in batch)
+    c1 = max(int(w.col_off + w.width) for _, w in batch)
+    return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def _isolate(
+    crack_band: NDArray[np.uint8], band: Window, comp: Component, win: Window, name: str
+) -> tuple[slice, slice, NDArray[np.int32], NDArray[np.bool_]]:
+    """The window of ``comp`` in the band, its local labels and the component's own pixels."""
+    rows = slice(int(win.row_off - band.row_off), int(win.row_off + win.height - band.row_off))
+    cols = slice(int(win.col_off - band.col_off), int(win.col_off + win.width - band.col_off))
+    labels = np.asarray(cv2.connectedComponents(crack_band[rows, cols], connectivity=8, ltype=cv2.CV_32S)[1], np.int32)
+    label = labels[comp.seed_row - int(win.row_off), comp.seed_col - int(win.col_off)]
+    if label == 0:
+        raise InvalidRasterError(
+            f"seed pixel ({comp.seed_row}, {comp.seed_col}) of component {comp.id} is not a crack "
+            f"pixel of {name}; label the components from this mask raster"
+        )
+    return rows, cols, labels, np.asarray(labels == label)
 
 
 def _read_batch(
     batch: list[tuple[Component, Window]], mask_src: DatasetReader, prob_src: DatasetReader | None
 ) -> _Batch:
     """Read the band of a batch once and isolate each component in its window."""
-    r0 = min(int(w.row_off) for _, w in batch)
-    c0 = min(int(w.col_off) for _, w in batch)
-    r1 = max(int(w.row_off + w.height) for _, w in batch)
-    c1 = max(int(w.col_off + w.width) for _, w in batch)
-    band = Window(c0, r0, c1 - c0, r1 - r0)
+    band = _band(batch)
     crack_band = (mask_src.read(1, window=band) == 1).view(np.uint8)
     prob_band = None if prob_src is None else prob_src.read(1, window=band)
     a, b, c, d, e, f = mask_src.transform[:6]
-    out = _Batch([], [], [], [])
+    out = _Batch([], [], [])
     for comp, win in batch:
-        rows = slice(int(win.row_off) - r0, int(win.row_off + win.height) - r0)
-        cols = slice(int(win.col_off) - c0, int(win.col_off + win.width) - c0)
-        _, labels = cv2.connectedComponents(crack_band[rows, cols], connectivity=8, ltype=cv2.CV_32S)
-        label = labels[comp.seed_row - int(win.row_off), comp.seed_col - int(win.col_off)]
-        if label == 0:
-            raise InvalidRasterError(
-                f"seed pixel ({comp.seed_row}, {comp.seed_col}) of component {comp.id} is not a crack "
-                f"pixel of {mask_src.name}; label the components from this mask raster"
-            )
-        comp_mask = labels == label
+        rows, cols, labels, comp_mask = _isolate(crack_band, band, comp, win, mask_src.name)
         out.masks.append(comp_mask)
         prob = None
         if prob_band is not None:
@@ -301,7 +312,6 @@ def _read_batch(
         out.probs.append(prob)
         tx, ty = win.col_off, win.row_off  # the window's transform, as Affine.translation(tx, ty) composes it
         out.transforms.append((a, b, a * tx + b * ty + c, d, e, d * tx + e * ty + f))
-        out.windows.append(win)
     return out
 
 
@@ -343,12 +353,20 @@ def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float |
     return _Measured(groups[False][0], outlines(False), groups[True][0], outlines(True), not_cracks)
 
 
-def _clear(mask_dst: DatasetWriter, dropped: Sequence[tuple[NDArray[np.bool_], Window]]) -> None:
-    """Set the pixels of dropped components to background (0) in the mask raster."""
-    for comp_mask, window in dropped:
-        values = mask_dst.read(1, window=window)
-        values[comp_mask] = 0
-        mask_dst.write(values, 1, window=window)
+def _clear(mask_dst: DatasetWriter, comps: Sequence[Component]) -> None:
+    """Set the pixels of ``comps`` to background (0) in the mask raster, one band read and written at a time.
+
+    Called once every component has been measured, so that no measurement sees a mask already
+    pruned (a dropped neighbour still counts as another crack beside the one measured).
+    """
+    for batch in _batches(comps, mask_dst.height, mask_dst.width):
+        band = _band(batch)
+        values = mask_dst.read(1, window=band)
+        crack_band = (values == 1).view(np.uint8)
+        for comp, win in batch:
+            rows, cols, _, comp_mask = _isolate(crack_band, band, comp, win, mask_dst.name)
+            values[rows, cols][comp_mask] = 0
+        mask_dst.write(values, 1, window=band)
 
 
 def _frame(columns: dict[str, Any], geoms: Sequence[BaseGeometry] | NDArray[np.object_], crs: Any) -> gpd.GeoDataFrame:
@@ -466,15 +484,16 @@ def vectorize_features(
         polygons: list[MultiPolygon] = []
         wide: list[_Crack] = []
         wide_polygons: list[MultiPolygon] = []
+        not_cracks: list[Component] = []
         for batch in _batches(comps, mask_src.height, mask_src.width):
-            data = _read_batch(batch, mask_src, prob_src)
-            measured = _measure_batch(data, accept, max_mean_width_m)
-            if isinstance(mask_src, DatasetWriter):
-                _clear(mask_src, [(data.masks[i], data.windows[i]) for i in measured.not_cracks])
+            measured = _measure_batch(_read_batch(batch, mask_src, prob_src), accept, max_mean_width_m)
+            not_cracks.extend(batch[i][0] for i in measured.not_cracks)
             cracks.extend(measured.cracks)
             polygons.extend(measured.outlines)
             wide.extend(measured.wide)
             wide_polygons.extend(measured.wide_outlines)
+        if isinstance(mask_src, DatasetWriter) and not_cracks:
+            _clear(mask_src, not_cracks)
         crs = mask_src.crs
     lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
     columns = _columns(cracks, polygons, azimuth, gsd)

@@ -269,6 +269,20 @@ def noisy_scene(tmp_path: Path, seed: int = 3) -> tuple[Path, Path]:
     )
 
 
+def test_pruning_the_mask_does_not_change_the_cracks(tmp_path: Path) -> None:
+    mask_path, prob_path = noisy_scene(tmp_path, seed=5)
+    comps = components_of(mask_path)
+    args: dict[str, Any] = {"min_length_m": 0.1, "min_elongation": 3.0, "max_mean_width_m": 0.06}
+    kept = vectorize_features(mask_path, prob_path, comps, **args)
+    pruned = vectorize_features(mask_path, prob_path, comps, prune_mask=True, **args)
+    for a, b in ((kept.polygons, pruned.polygons), (kept.wide, pruned.wide)):
+        assert len(a) == len(b) > 0
+        assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+    with rasterio.open(mask_path) as src:
+        left = int((src.read(1) == 1).sum())
+    assert left == int(pruned.polygons["n_pixels"].sum())
+
+
 def test_band_and_batch_sizes_do_not_change_the_cracks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mask_path, prob_path = noisy_scene(tmp_path)
     comps = components_of(mask_path)
