@@ -8,7 +8,7 @@ worker's peak RSS and busy seconds, the cluster's start-up, the assembly of the 
 overhead left (time in the tile stage not spent starting the cluster, assembling or computing
 on the busiest worker: scheduling, waiting for the last block and for patches), and how many
 blocks had to be patched (a crack ran into them from above) and how many tile rows that ran
-again, halo rows included.
+again (halo rows, which every block but the first runs once, not counted).
 
     python benchmarks/scaling.py                          # 20,000 x 20,000 px, modes single, local:1, local:2
     python benchmarks/scaling.py --size 4096 --modes single local:2
