@@ -12,7 +12,7 @@ from geowarn.io.outputs import MASK_NAME, PROB_NAME
 from geowarn.pipeline.detect import GPKG_NAME, DetectResult
 from geowarn.pipeline.detect import detect as run_detect
 from geowarn.pipeline.detect_config import DetectConfig, load_detect_config
-from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, WIDE_LAYER
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, UNCONFIRMED_LAYER, WIDE_LAYER
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -31,9 +31,11 @@ class Detection(DetectResult):
         centerlines: the same cracks as centrelines (same ``crack_id`` and attributes).
         wide: features dropped only for being wider than ``max_crack_width_m`` on average (same
             attributes): shade, gullies, tracks, or an open fissure; not cracks, kept for review.
+        unconfirmed: crack-shaped features the verifier scored below its threshold (same
+            attributes, ``verify_score`` among them); not cracks, kept for review.
         probability_path: ``crack_prob.tif``, crack probability x 255 (COG on the input grid).
         mask_path: ``crack_mask.tif``, the 0/1 mask of the cracks (COG; 255 where the input has no data).
-        features_path: ``cracks.gpkg``, the three layers above.
+        features_path: ``cracks.gpkg``, the four layers above.
         summary: the run record (``run.json``): input hash, models and weight hashes, settings,
             versions, timings and counts.
         out_dir: the output folder; temporary when ``detect`` was given no ``out`` (see there).
@@ -75,6 +77,12 @@ class Detection(DetectResult):
         import geopandas as gpd
 
         return gpd.read_file(self.features_path, layer=WIDE_LAYER)
+
+    @cached_property
+    def unconfirmed(self) -> gpd.GeoDataFrame:
+        import geopandas as gpd
+
+        return gpd.read_file(self.features_path, layer=UNCONFIRMED_LAYER)
 
     def cleanup(self) -> None:
         """Delete the temporary output folder now (nothing happens when ``out`` was given)."""

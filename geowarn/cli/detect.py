@@ -30,6 +30,11 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--segmenter-weights", type=Path, help="weights file for the segmenter")
     p.add_argument("--gate-threshold", type=float, help="tile gate threshold (default: from the weights manifest)")
     p.add_argument("--prob-threshold", type=float, help="crack mask threshold (default: from the weights manifest)")
+    p.add_argument("--verifier", help="model that looks again at each crack candidate, or 'none'")
+    p.add_argument("--verifier-weights", type=Path, help="weights file for the verifier")
+    p.add_argument(
+        "--verify-threshold", type=float, help="candidates scoring below this are not cracks (default: manifest)"
+    )
     p.add_argument("--min-length", type=float, dest="min_crack_length_m", help="drop cracks shorter than this (m)")
     p.add_argument(
         "--max-width", type=float, dest="max_crack_width_m", help="drop features wider than this on average (m)"
@@ -76,7 +81,8 @@ def add_commands(sub: Any) -> None:
         "detect",
         help="detect cracks in an orthomosaic (GeoTIFF/COG)",
         description="Write crack_prob.tif, crack_mask.tif (COGs on the input grid), cracks.gpkg "
-        "(layers crack_polygons, crack_centerlines; metres) and run.json into --out.",
+        "(layers crack_polygons, crack_centerlines, and wide_features and unconfirmed_features kept for "
+        "review; metres) and run.json into --out.",
     )
     p.add_argument("ortho", type=Path, help="orthomosaic GeoTIFF/COG (RGB/RGBA, uint8/uint16, projected CRS)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")

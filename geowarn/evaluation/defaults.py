@@ -231,8 +231,12 @@ def format_report(report: dict[str, Any]) -> str:
     tp = report.get("natural_transplants", {})
     for key in (k for k in tp if k.startswith("scale_")):
         seg, cas = tp[key]["segmenter"], tp[key]["cascade"]
-        lines.append(
+        line = (
             f"held-out cracks on natural test ground ({key.replace('_', ' ')}): segmenter F1@2 {seg['f1_2px']:.3f} "
             f"(R {seg['recall_2px']:.3f}), cascade F1@2 {cas['f1_2px']:.3f} (R {cas['recall_2px']:.3f})"
         )
+        if "detect" in tp[key]:
+            det = tp[key]["detect"]
+            line += f", detect (filters, verifier) F1@2 {det['f1_2px']:.3f} (R {det['recall_2px']:.3f})"
+        lines.append(line)
     return "\n".join(lines)

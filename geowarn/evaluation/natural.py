@@ -19,29 +19,21 @@ from typing import Any
 
 import cv2
 import numpy as np
+import rasterio
 from numpy.typing import NDArray
-from rasterio.transform import from_origin
 
-from geowarn.harness.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images
-from geowarn.harness.scenario.compose import write_rgb_tif
+from geowarn.harness.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images, write_geotiff
 from geowarn.inference.cascade import Cascade
 from geowarn.io.images import read_mask, read_rgb
+from geowarn.io.outputs import MASK_NAME
 from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
 from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.training.datasets import discover_pairs, folder_pairs, load_pairs
 from geowarn.training.defaults_data import natural_transplants
 
-#: The natural frames' site is in Texas: UTM zone 14 N.
-NATURAL_CRS = "EPSG:32614"
 ROCK_FRACTURE_FOLDER = "natural/rock-fracture"
 PATHS = {"detect": {}, "monitor": MONITOR_DETECT_DEFAULTS}
-
-
-def write_geotiff(image: NDArray[np.uint8], path: Path, gsd_m: float = NATURAL_GSD_M) -> Path:
-    """``image`` (H x W x 3) as a north-up RGB GeoTIFF with ``gsd_m`` pixels."""
-    write_rgb_tif(path, image, NATURAL_CRS, from_origin(500_000.0, 3_300_000.0, gsd_m, gsd_m))
-    return path
 
 
 def path_configs(device: str = "cpu") -> dict[str, DetectConfig]:
@@ -104,23 +96,38 @@ def transplant_scores(
     threshold = cascade.segmenter.threshold
     gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0
     report: dict[str, Any] = {"scene_px": side, "per_source": per_source, "natural_split": "test"}
-    for scale in scales:
-        rng = np.random.default_rng(seed)
-        counts = {"segmenter": ToleranceCounts(), "cascade": ToleranceCounts()}
-        for source, split in splits.items():
-            held_out = load_pairs(discover_pairs(data / "crack-seg", split, [source]))
-            pairs = [_scale_pair(image, mask, scale) for image, mask in held_out]
-            for image, truth in natural_transplants(grounds, pairs, per_source, side, 0.0, rng, min_crack_px=20):
-                tile = image[None]
-                seg = cascade.segment(tile, 1)[0] >= threshold
-                gate = float(cascade.classify(tile, 1)[0]) if cascade.classifier else 1.0
-                cas = seg if gate >= gate_threshold else np.zeros_like(seg)
-                counts["segmenter"] += tolerance_counts(seg, truth.astype(bool), 2.0)
-                counts["cascade"] += tolerance_counts(cas, truth.astype(bool), 2.0)
-        report[f"scale_{scale:g}"] = {
-            k: {"f1_2px": c.f1, "precision_2px": c.precision, "recall_2px": c.recall} for k, c in counts.items()
-        }
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in scales:
+            rng = np.random.default_rng(seed)
+            counts = {"segmenter": ToleranceCounts(), "cascade": ToleranceCounts(), "detect": ToleranceCounts()}
+            for source, split in splits.items():
+                held_out = load_pairs(discover_pairs(data / "crack-seg", split, [source]))
+                pairs = [_scale_pair(image, mask, scale) for image, mask in held_out]
+                for image, truth in natural_transplants(grounds, pairs, per_source, side, 0.0, rng, min_crack_px=20):
+                    tile = image[None]
+                    seg = cascade.segment(tile, 1)[0] >= threshold
+                    gate = float(cascade.classify(tile, 1)[0]) if cascade.classifier else 1.0
+                    cas = seg if gate >= gate_threshold else np.zeros_like(seg)
+                    counts["segmenter"] += tolerance_counts(seg, truth.astype(bool), 2.0)
+                    counts["cascade"] += tolerance_counts(cas, truth.astype(bool), 2.0)
+                    counts["detect"] += tolerance_counts(_detected(image, cascade, Path(tmp)), truth.astype(bool), 2.0)
+            report[f"scale_{scale:g}"] = {
+                k: {"f1_2px": c.f1, "precision_2px": c.precision, "recall_2px": c.recall} for k, c in counts.items()
+            }
     return report
+
+
+def _detected(image: NDArray[np.uint8], cascade: Cascade, tmp: Path) -> NDArray[np.bool_]:
+    """The crack mask ``detect`` reports for ``image`` at the natural frames' GSD.
+
+    Gate, segmenter, shape filters and verifier, as on a survey.
+    """
+    raster = write_geotiff(image, tmp / "scene.tif")
+    result = detect(
+        raster, tmp / "scene", DetectConfig(device=str(cascade.device)), cascade=cascade, progress=False, quiet=True
+    )
+    with rasterio.open(result.outputs[MASK_NAME]) as src:
+        return np.asarray(src.read(1) == 1)
 
 
 def rock_fracture_pairs(data: Path) -> list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]:

@@ -23,6 +23,7 @@ from typing import Literal
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from rasterio.transform import from_origin
 
 from geowarn.errors import ConfigError
 from geowarn.io.images import image_files, read_rgb
@@ -33,6 +34,8 @@ NATURAL_FOLDER = "natural/no-crack"
 NATURAL_SHARES = (0.6, 0.2)
 #: Ground sample distance of the natural frames, metres per pixel (data README: about 1.5-2 cm).
 NATURAL_GSD_M = 0.02
+#: The natural frames' site is in Texas: UTM zone 14 N.
+NATURAL_CRS = "EPSG:32614"
 
 Image = NDArray[np.uint8]
 
@@ -55,6 +58,14 @@ def natural_files(data: Path, split: NaturalSplit) -> list[Path]:
     lo, hi = bounds[split]
     keep = set(frames[lo:hi])
     return [p for p in files if frame_of(p) in keep]
+
+
+def write_geotiff(image: Image, path: Path, gsd_m: float = NATURAL_GSD_M) -> Path:
+    """``image`` (H x W x 3) as a north-up RGB GeoTIFF with ``gsd_m`` pixels, as the natural frames."""
+    from geowarn.harness.scenario.compose import write_rgb_tif  # the scenario package imports this module
+
+    write_rgb_tif(path, image, NATURAL_CRS, from_origin(500_000.0, 3_300_000.0, gsd_m, gsd_m))
+    return path
 
 
 def natural_images(data: Path, split: NaturalSplit) -> list[Image]:

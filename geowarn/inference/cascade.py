@@ -21,6 +21,7 @@ from geowarn.models.weights import load_weights, manifest_entry
 
 #: Used when neither the config nor the manifest gives a threshold.
 DEFAULT_GATE_THRESHOLD = 0.5
+DEFAULT_VERIFY_THRESHOLD = 0.5
 DEFAULT_PROB_THRESHOLD = 0.5
 
 
@@ -46,7 +47,11 @@ def load_model(
 
 
 class Cascade:
-    """Gate tiles with a classifier, segment the positives; all under ``inference_mode``."""
+    """Gate tiles with a classifier, segment the positives; all under ``inference_mode``.
+
+    ``verifier`` (optional) is the classifier that looks again at each crack candidate once the
+    mask is vectorised (:mod:`geowarn.inference.verify`).
+    """
 
     def __init__(
         self,
@@ -54,30 +59,28 @@ class Cascade:
         classifier: LoadedModel | None,
         device: torch.device,
         amp_dtype: torch.dtype | None = None,
+        verifier: LoadedModel | None = None,
     ) -> None:
         if segmenter.spec.task != "segment":
             raise ModelError(f"model {segmenter.spec.name!r} is a {segmenter.spec.task} model, not a segmenter")
         if classifier is not None and classifier.spec.task != "classify":
             raise ModelError(f"model {classifier.spec.name!r} is a {classifier.spec.task} model, not a classifier")
+        if verifier is not None and verifier.spec.task != "classify":
+            raise ModelError(f"model {verifier.spec.name!r} is a {verifier.spec.task} model, not a classifier")
         self.segmenter = segmenter
         self.classifier = classifier
+        self.verifier = verifier
         self.device = device
         self.amp_dtype = amp_dtype
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         return Precision(self.amp_dtype).autocast(self.device)
 
-    @torch.inference_mode()
     def classify(self, tiles: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:
         """Crack probability per tile (N x H x W x 3 uint8 -> N); all ones without a gate."""
         if self.classifier is None:
             return np.ones(len(tiles), np.float32)
-        out = []
-        for chunk in _chunks(tiles, batch):
-            with self._autocast():
-                logits = self.classifier.module(model_input(chunk, self.classifier.spec, self.device))
-            out.append(torch.sigmoid(logits.float()).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+        return classify_tiles(self.classifier, tiles, batch, self.device, self.amp_dtype)
 
     @torch.inference_mode()
     def segment(self, tiles: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:
@@ -97,6 +100,19 @@ class Cascade:
             out[i : i + len(chunk)] = prob.cpu().numpy()
             i += len(chunk)
         return out
+
+
+@torch.inference_mode()
+def classify_tiles(
+    model: LoadedModel, tiles: NDArray[np.uint8], batch: int, device: torch.device, amp_dtype: torch.dtype | None
+) -> NDArray[np.float32]:
+    """Probability per image of a classifier (N x H x W x 3 uint8 -> N)."""
+    out = []
+    for chunk in _chunks(tiles, batch):
+        with Precision(amp_dtype).autocast(device):
+            logits = model.module(model_input(chunk, model.spec, device))
+        out.append(torch.sigmoid(logits.float()).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def _chunks(tiles: NDArray[np.uint8], size: int) -> Iterator[NDArray[np.uint8]]:

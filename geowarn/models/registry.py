@@ -122,6 +122,17 @@ register(
 )
 register(
     ModelSpec(
+        name="verify-s",
+        task="classify",
+        builder=_tile_classifier,
+        input_scale=0.5,
+        size_multiple=1,
+        weights_file="verify-s.pt",
+        description="crack candidate verifier: tilecls-s trained on the segmenter's candidates, 128-px patches",
+    )
+)
+register(
+    ModelSpec(
         name="unet-s",
         task="segment",
         builder=_unet,

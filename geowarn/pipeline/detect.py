@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from geowarn.inference.cascade import (
     Cascade,
     LoadedModel,
 )
+from geowarn.inference.verify import CrackVerifier
 from geowarn.io.outputs import MASK_NAME, PROB_NAME, CrackRasters, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
@@ -43,6 +45,7 @@ from geowarn.redact import redact_tree
 from geowarn.store.lease import pid_alive
 from geowarn.tiling.grid import TileGrid
 from geowarn.vectorize import StripLabeler, vectorize_features, write_cracks_gpkg
+from geowarn.vectorize.features import Verify
 
 log = logging.getLogger("geowarn.detect")
 
@@ -149,6 +152,14 @@ def _run_tiles_on_cluster(
         bar.close()
 
 
+def _verify_on(src: rasterio.io.DatasetReader, info: RasterInfo, config: DetectConfig, cascade: Cascade) -> Verify:
+    """Scores of crack candidates by the cascade's verifier, on patches of the orthomosaic ``src``."""
+    assert cascade.verifier is not None
+    verifier = CrackVerifier(cascade.verifier, cascade.device, cascade.amp_dtype, config.classify_batch)
+    scale = model_scale(info, config)
+    return lambda lines: verifier.scores(src, info, lines, scale)
+
+
 def _log_tiling(info: RasterInfo, config: DetectConfig, grid: TileGrid) -> None:
     log_event(
         log,
@@ -242,6 +253,7 @@ def detect(
         with (
             rasterio.Env(GDAL_CACHEMAX=config.gdal_cache_mb, GDAL_NUM_THREADS="ALL_CPUS"),
             ThreadPoolExecutor(2, thread_name_prefix="geowarn-bg") as background,
+            ExitStack() as stack,
         ):
             input_hash = background.submit(sha256_file, input_path)
             t0 = time.perf_counter()
@@ -254,6 +266,7 @@ def detect(
             t0 = time.perf_counter()
             prob_cog = background.submit(to_cog, staging / PROB_NAME, staging / ("cog-" + PROB_NAME), "AVERAGE")
             components = labeler.finish()
+            verify_src = stack.enter_context(rasterio.open(input_path)) if cascade.verifier else None
             found = vectorize_features(
                 staging / MASK_NAME,
                 staging / PROB_NAME,
@@ -263,9 +276,11 @@ def detect(
                 max_mean_width_m=config.max_crack_width_m,
                 metres_per_unit=info.metres_per_unit,
                 prune_mask=True,
+                verify=_verify_on(verify_src, info, config, cascade) if verify_src else None,
+                verify_threshold=cascade.verifier.threshold if cascade.verifier else 0.0,
             )
             polygons, centerlines = found.polygons, found.centerlines
-            write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines, found.wide)
+            write_cracks_gpkg(staging / GPKG_NAME, polygons, centerlines, found.wide, found.unconfirmed)
             clock.add("vectorize", time.perf_counter() - t0)
             t0 = time.perf_counter()
             to_cog(staging / MASK_NAME, staging / ("cog-" + MASK_NAME), "NEAREST")
@@ -289,6 +304,7 @@ def detect(
             "components": len(components),
             "cracks": n_cracks,
             "wide_features": len(found.wide),
+            "unconfirmed_features": len(found.unconfirmed),
         }
         clock.add("total", time.perf_counter() - t_start)
         record = _manifest(info, digest, config, cascade, counts, total_length, clock, started)
@@ -348,6 +364,7 @@ def _manifest(
         "models": {
             "segmenter": _model_record(cascade.segmenter),
             "classifier": _model_record(cascade.classifier) if cascade.classifier else None,
+            "verifier": _model_record(cascade.verifier) if cascade.verifier else None,
             "device": str(cascade.device),
             "amp": str(cascade.amp_dtype) if cascade.amp_dtype else None,
         },

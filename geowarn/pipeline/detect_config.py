@@ -25,6 +25,13 @@ class DetectConfig(BaseModel):
     segmenter_weights: Path | None = Field(None, description="weights file overriding the shipped one")
     gate_threshold: float | None = Field(None, ge=0, le=1, description="tile gate threshold; null: manifest value")
     prob_threshold: float | None = Field(None, gt=0, lt=1, description="crack mask threshold; null: manifest value")
+    verifier: str | None = Field(
+        "verify-s", description="model that looks again at each crack candidate on the orthomosaic; null: none"
+    )
+    verifier_weights: Path | None = Field(None, description="weights file overriding the shipped one")
+    verify_threshold: float | None = Field(
+        None, ge=0, le=1, description="candidates scoring below this are not cracks; null: manifest value"
+    )
     tile_core: int = Field(256, ge=32, le=4096, description="tile stride in px (tiles add 2 x margin)")
     tile_margin: int = Field(16, ge=0, le=256, description="overlap on each tile side in px")
     target_gsd_m: float | None = Field(None, gt=0, description="resample tiles to this GSD before the models")
@@ -48,10 +55,10 @@ class DetectConfig(BaseModel):
         None, gt=0, description="largest orthomosaic accepted (px); null: $GEOWARN_MAX_PIXELS, else 4e9"
     )
 
-    @field_validator("classifier", mode="before")
+    @field_validator("classifier", "verifier", mode="before")
     @classmethod
-    def _no_gate(cls, value: object) -> object:
-        """``none`` or an empty string disables the gate."""
+    def _no_model(cls, value: object) -> object:
+        """``none`` or an empty string disables the gate (the verifier)."""
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
 
     @field_validator("cluster")
@@ -78,6 +85,9 @@ MODEL_SETTINGS = (
     "segmenter_weights",
     "gate_threshold",
     "prob_threshold",
+    "verifier",
+    "verifier_weights",
+    "verify_threshold",
 )
 
 #: Monitoring segments every tile: a gate that passes a faint crack's tile in one survey and not

@@ -29,6 +29,11 @@ def detect_summary(result: DetectResult) -> str:
             f"  review  {c['wide_features']} wide dark feature(s) over {limit:.2f} m wide, not counted as cracks "
             "(layer wide_features: shade, gullies, tracks, or an open fissure)"
         )
+    if c.get("unconfirmed_features"):
+        lines.append(
+            f"  review  {c['unconfirmed_features']} crack-shaped feature(s) the verifier did not confirm, not counted "
+            "as cracks (layer unconfirmed_features: stones, fences, ruts, shade)"
+        )
     lines.append("  outputs")
     lines += [f"    {path}" for path in result.outputs.values()]
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from geowarn.device import pick_device, pick_precision
 from geowarn.inference.cascade import (
     DEFAULT_GATE_THRESHOLD,
     DEFAULT_PROB_THRESHOLD,
+    DEFAULT_VERIFY_THRESHOLD,
     Cascade,
     LoadedModel,
     load_model,
@@ -207,7 +208,12 @@ def load_cascade(config: DetectConfig) -> Cascade:
         classifier = load_model(
             config.classifier, config.classifier_weights, config.gate_threshold, DEFAULT_GATE_THRESHOLD, device
         )
-    return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype)
+    verifier: LoadedModel | None = None
+    if config.verifier:
+        verifier = load_model(
+            config.verifier, config.verifier_weights, config.verify_threshold, DEFAULT_VERIFY_THRESHOLD, device
+        )
+    return Cascade(segmenter, classifier, device, pick_precision(device, config.amp).dtype, verifier)
 
 
 def model_scale(info: RasterInfo, config: DetectConfig) -> float:

@@ -50,10 +50,25 @@ TRAINING_DATA = {
 }
 
 
+#: The verifier's patches (``geowarn.training.verify_data``): the shipped segmenter's candidates.
+VERIFY_DATA = {
+    "train": "128-px patches centred on the shipped segmenter's candidates (geowarn.training.verify_data): "
+    "natural/no-crack train frames with and without synthetic shadows, crack-seg train cracks transplanted "
+    "onto them, crack-seg train images, crops of the train background rasters and brick walls, geotiff/"
+    "OSBS_029.tif enlarged 2-4 times",
+    "selection": "the same from the natural/no-crack validation frames, selection-split cracks and images, "
+    "and geotiff/2018_SJER_3_252000_4107000_image_477.tif enlarged (checkpoint; the threshold per candidate "
+    "by geowarn.training.verify_calibrate)",
+    "held_out": "geotiff/australia.tif, " + NATURAL_HELD_OUT + ", crack-seg/*/test and the unused val splits",
+}
+
+
 def training_data(task: str, config: dict[str, Any]) -> dict[str, str]:
     """What a run of ``task`` trained and selected on (natural ground where its data roots hold it)."""
-    text = dict(TRAINING_DATA[task])
     roots = [str(r) for r in config.get("data", {}).get("roots", [])]
+    if any(r.rstrip("/").endswith("verify-data") for r in roots):
+        return dict(VERIFY_DATA)
+    text = dict(TRAINING_DATA[task])
     if task == "segment" and any(r.rstrip("/").endswith("natural-ground") for r in roots):
         text["train"] += "; " + NATURAL_TRAIN
         text["selection"] += "; " + NATURAL_VAL
@@ -84,8 +99,14 @@ def config_name(checkpoint: dict[str, Any]) -> str:
     return Path(str(out)).name if out else str(checkpoint["model"])
 
 
-def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -> dict[str, Any]:
-    """Write the checkpoint's weights into the models folder and upsert its manifest entry."""
+def ship(
+    name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None, threshold: float | None = None
+) -> dict[str, Any]:
+    """Write the checkpoint's weights into the models folder and upsert its manifest entry.
+
+    ``threshold`` replaces the one the training run picked (e.g. one calibrated afterwards on
+    validation data, as the verifier's is).
+    """
     checkpoint = read_checkpoint(checkpoint_path)
     if checkpoint["model"] != name:
         raise ModelError(f"{checkpoint_path}: holds a {checkpoint['model']!r} model, not {name!r}; check --name")
@@ -99,7 +120,7 @@ def ship(name: str, checkpoint_path: Path, eval_report: dict[str, Any] | None) -
         "file": target.name,
         "sha256": sha256_file(target),
         "bytes": target.stat().st_size,
-        "threshold": float(checkpoint.get("threshold", 0.5)),
+        "threshold": float(threshold if threshold is not None else checkpoint.get("threshold", 0.5)),
         "training_data": training_data(task, checkpoint.get("config", {})),
         "training": training_record(checkpoint),
         "metrics": {},
@@ -157,13 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     """Command line; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, help="best.pt of a geowarn train run (none: only --eval)")
-    parser.add_argument("--name", required=True, help="registry name to ship it as (unet-s, tilecls-s)")
+    parser.add_argument("--name", required=True, help="registry name to ship it as (unet-s, tilecls-s, verify-s)")
     parser.add_argument("--eval", type=Path, help="JSON written by geowarn eval defaults --json")
+    parser.add_argument("--threshold", type=float, help="decision threshold (default: the one the run picked)")
     args = parser.parse_args(argv)
     report = json.loads(args.eval.read_text()) if args.eval else None
     try:
         if args.checkpoint is not None:
-            entry = ship(args.name, args.checkpoint, report)
+            entry = ship(args.name, args.checkpoint, report, args.threshold)
         elif report is not None:
             entry = refresh_metrics(args.name, report)
         else:

@@ -14,7 +14,7 @@ from geowarn.vectorize.features import (
     vectorize_cracks,
     vectorize_features,
 )
-from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, WIDE_LAYER, write_cracks_gpkg
+from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, UNCONFIRMED_LAYER, WIDE_LAYER, write_cracks_gpkg
 from geowarn.vectorize.measure import (
     ComponentInputError,
     CrackMeasurement,
@@ -27,6 +27,7 @@ __all__ = [
     "COLUMNS",
     "LENGTH_REL_UNC",
     "POLYGON_LAYER",
+    "UNCONFIRMED_LAYER",
     "WIDE_LAYER",
     "Component",
     "ComponentInputError",

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +94,7 @@ COLUMNS: dict[str, str] = {
     "bbox_maxy": "float64",
     "mean_prob": "float64",
     "max_prob": "float64",
+    "verify_score": "float64",
     "n_branches": "int64",
     "n_pixels": "int64",
     "gsd_m": "float64",
@@ -109,6 +110,7 @@ class _Crack:
 
     meas: CrackMeasurement
     transform: _Transform
+    verify_score: float = math.nan
 
 
 @contextmanager
@@ -324,6 +326,7 @@ class _Measured:
     wide: list[_Crack]
     wide_outlines: list[MultiPolygon]
     not_cracks: list[int]  # batch indices of the components dropped or wide
+    crack_indices: list[int]  # batch indices of the cracks
 
 
 def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float | None) -> _Measured:
@@ -334,6 +337,7 @@ def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float |
     """
     groups: dict[bool, tuple[list[_Crack], list[NDArray[np.bool_]]]] = {False: ([], []), True: ([], [])}
     not_cracks: list[int] = []
+    crack_indices: list[int] = []
     for i, (meas, mask, transform) in enumerate(
         zip(measure_components(batch.masks, batch.probs, accept=accept), batch.masks, batch.transforms, strict=True)
     ):
@@ -341,8 +345,7 @@ def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float |
             not_cracks.append(i)
             continue
         wide = max_mean_width_m is not None and meas.mean_width_px * accept.gsd_m > max_mean_width_m
-        if wide:
-            not_cracks.append(i)
+        (not_cracks if wide else crack_indices).append(i)
         groups[wide][0].append(_Crack(meas, transform))
         groups[wide][1].append(mask)
 
@@ -350,7 +353,7 @@ def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float |
         found, masks = groups[wide]
         return _polygons(masks, [c.transform for c in found]) if found else []
 
-    return _Measured(groups[False][0], outlines(False), groups[True][0], outlines(True), not_cracks)
+    return _Measured(groups[False][0], outlines(False), groups[True][0], outlines(True), not_cracks, crack_indices)
 
 
 def _clear(mask_dst: DatasetWriter, comps: Sequence[Component]) -> None:
@@ -403,19 +406,29 @@ def _columns(
         "bbox_maxy": bounds[:, 3],
         "mean_prob": col("mean_prob"),
         "max_prob": col("max_prob"),
+        "verify_score": np.array([c.verify_score for c in cracks], dtype=np.float64),
         "n_branches": [len(m.branches) for m in meas],
         "n_pixels": area,
         "gsd_m": np.full(len(meas), gsd),
     }
 
 
+#: Scores crack candidates from their centrelines (map coordinates), e.g. on the orthomosaic.
+Verify = Callable[[Sequence[BaseGeometry]], NDArray[np.float32]]
+
+
 @dataclass
 class VectorFeatures:
-    """Cracks (polygons and centrelines, one row each) and the wide dark features kept for review."""
+    """Cracks (polygons and centrelines, one row each) and the features kept for review.
+
+    ``wide``: too wide to be a crack; ``unconfirmed``: crack-shaped, but the verifier scored them
+    below its threshold.
+    """
 
     polygons: gpd.GeoDataFrame
     centerlines: gpd.GeoDataFrame
     wide: gpd.GeoDataFrame
+    unconfirmed: gpd.GeoDataFrame
 
 
 def vectorize_cracks(
@@ -437,6 +450,8 @@ def vectorize_features(
     metres_per_unit: float = 1.0,
     max_window_px: int = 8192,
     prune_mask: bool = False,
+    verify: Verify | None = None,
+    verify_threshold: float = 0.5,
 ) -> VectorFeatures:
     """Crack polygons and centrelines with their measurements, in the mask raster's CRS.
 
@@ -456,12 +471,16 @@ def vectorize_features(
         max_window_px: Components with a larger bbox side are logged as large.
         prune_mask: Rewrite ``mask_path`` in place so that it holds only the pixels of the
             cracks returned: dropped components become background (0), nodata stays.
+        verify: Scores the components that pass every other test (``verify_score``).
+        verify_threshold: Components ``verify`` scores below this are not cracks but
+            ``unconfirmed`` features.
 
     Returns:
         ``polygons`` and ``centerlines``: one row per crack each, same attributes (``COLUMNS``),
         geometries MultiPolygon and MultiLineString, ``crack_id`` 1..n in component order;
         ``wide``: polygons of the components dropped only for their width (they pass the other
-        tests): shade, gullies or tracks, or an open fissure wider than the limit, for review.
+        tests): shade, gullies or tracks, or an open fissure wider than the limit, for review;
+        ``unconfirmed``: polygons of the crack-shaped components the verifier rejected.
 
     Raises:
         InvalidRasterError: If a raster cannot be read, the rasters do not match, or a
@@ -485,21 +504,37 @@ def vectorize_features(
         wide: list[_Crack] = []
         wide_polygons: list[MultiPolygon] = []
         not_cracks: list[Component] = []
+        crack_comps: list[Component] = []
         for batch in _batches(comps, mask_src.height, mask_src.width):
             measured = _measure_batch(_read_batch(batch, mask_src, prob_src), accept, max_mean_width_m)
             not_cracks.extend(batch[i][0] for i in measured.not_cracks)
+            crack_comps.extend(batch[i][0] for i in measured.crack_indices)
             cracks.extend(measured.cracks)
             polygons.extend(measured.outlines)
             wide.extend(measured.wide)
             wide_polygons.extend(measured.wide_outlines)
+        lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
+        confirmed = np.ones(len(cracks), bool)
+        if verify is not None and cracks:
+            scores = verify(list(lines))
+            for crack, score in zip(cracks, scores, strict=True):
+                crack.verify_score = float(score)
+            confirmed = scores >= verify_threshold
+            not_cracks.extend(c for c, ok in zip(crack_comps, confirmed, strict=True) if not ok)
         if isinstance(mask_src, DatasetWriter) and not_cracks:
             _clear(mask_src, not_cracks)
         crs = mask_src.crs
-    lines, azimuth = _centrelines(cracks) if cracks else (np.zeros(0, dtype=object), np.zeros(0))
-    columns = _columns(cracks, polygons, azimuth, gsd)
+
+    def frame(keep: NDArray[np.bool_], geoms: Sequence[BaseGeometry] | NDArray[np.object_]) -> gpd.GeoDataFrame:
+        picked = [c for c, k in zip(cracks, keep, strict=True) if k]
+        shapes = [g for g, k in zip(polygons, keep, strict=True) if k]
+        kept = [g for g, k in zip(geoms, keep, strict=True) if k]
+        return _frame(_columns(picked, shapes, azimuth[keep], gsd), kept, crs)
+
     wide_azimuth = _centrelines(wide)[1] if wide else np.zeros(0)
     return VectorFeatures(
-        _frame(columns, polygons, crs),
-        _frame(columns, lines, crs),
+        frame(confirmed, polygons),
+        frame(confirmed, lines),
         _frame(_columns(wide, wide_polygons, wide_azimuth, gsd), wide_polygons, crs),
+        frame(~confirmed, polygons),
     )

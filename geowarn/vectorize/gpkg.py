@@ -17,12 +17,14 @@ from shapely.geometry.base import BaseGeometry
 from geowarn.errors import OutputError
 from geowarn.vectorize.features import to_multipolygon
 
-__all__ = ["CENTERLINE_LAYER", "POLYGON_LAYER", "WIDE_LAYER", "write_cracks_gpkg"]
+__all__ = ["CENTERLINE_LAYER", "POLYGON_LAYER", "UNCONFIRMED_LAYER", "WIDE_LAYER", "write_cracks_gpkg"]
 
 POLYGON_LAYER = "crack_polygons"
 CENTERLINE_LAYER = "crack_centerlines"
 #: Features dropped only for being wider than ``max_crack_width_m``, kept for review (not cracks).
 WIDE_LAYER = "wide_features"
+#: Crack-shaped features the verifier did not confirm, kept for review (not cracks).
+UNCONFIRMED_LAYER = "unconfirmed_features"
 
 
 def _as_multi(geom: BaseGeometry, kind: str) -> BaseGeometry:
@@ -66,9 +68,16 @@ def _gdal_config(**options: str) -> Iterator[None]:
 
 
 def write_cracks_gpkg(
-    path: Path, polygons: gpd.GeoDataFrame, centerlines: gpd.GeoDataFrame, wide: gpd.GeoDataFrame | None = None
+    path: Path,
+    polygons: gpd.GeoDataFrame,
+    centerlines: gpd.GeoDataFrame,
+    wide: gpd.GeoDataFrame | None = None,
+    unconfirmed: gpd.GeoDataFrame | None = None,
 ) -> None:
-    """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` (and ``wide_features``) to a GeoPackage.
+    """Write the crack layers ``crack_polygons`` and ``crack_centerlines`` to a GeoPackage.
+
+    ``wide`` and ``unconfirmed`` (features kept for review) become the layers ``wide_features``
+    and ``unconfirmed_features`` when given.
 
     Existing layers of the same names are replaced; other layers are kept. Empty frames
     still create their layers with the full schema. SQLite does not wait for the disk
@@ -81,8 +90,9 @@ def write_cracks_gpkg(
     """
     path = Path(path)
     layers = [(POLYGON_LAYER, polygons, "MultiPolygon"), (CENTERLINE_LAYER, centerlines, "MultiLineString")]
-    if wide is not None:
-        layers.append((WIDE_LAYER, wide, "MultiPolygon"))
+    for layer, review in ((WIDE_LAYER, wide), (UNCONFIRMED_LAYER, unconfirmed)):
+        if review is not None:
+            layers.append((layer, review, "MultiPolygon"))
     try:
         with _gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):  # no wait for the disk after each transaction
             for layer, gdf, kind in layers:

@@ -245,3 +245,37 @@ def test_staging_left_by_a_killed_run_is_removed(tmp_path: Path, toy_cascade) ->
     detect(ortho, out, SMALL_TILES, cascade=toy_cascade, progress=False)
     assert not stale.exists()
     assert sorted(p.name for p in out.iterdir()) == ["crack_mask.tif", "crack_prob.tif", "cracks.gpkg", "run.json"]
+
+
+class BlueCentreDarkness(torch.nn.Module):
+    """Toy verifier: positive when the middle of the patch is dark in the blue band."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[2:]
+        centre = x[:, 2, h // 2 - h // 16 : h // 2 + h // 16, w // 2 - w // 16 : w // 2 + w // 16]
+        return (-1.0 - centre.amin(dim=(1, 2))) * 20.0
+
+
+def test_verifier_reports_the_confirmed_cracks_and_keeps_the_others_for_review(tmp_path: Path, toy_cascade) -> None:
+    from geowarn.models.registry import ModelSpec
+    from geowarn.pipeline.report import detect_summary
+
+    rgb = soil_rgb(200, 260, seed=3)
+    rgb[:, band_mask(200, 260, (20.0, 30.0), (240.0, 40.0), 4.0)] = 25  # dark in every band: confirmed
+    rgb[:, band_mask(200, 260, (20.0, 130.0), (240.0, 140.0), 4.0)] = np.array([10, 10, 100], np.uint8)[:, None]
+    ortho = write_geotiff(tmp_path / "ortho.tif", rgb)
+    spec = ModelSpec("toy-verify", "classify", BlueCentreDarkness, input_scale=0.5)
+    toy_cascade.verifier = LoadedModel(spec, BlueCentreDarkness().eval(), "2" * 64, 0.5)
+    result = detect(ortho, tmp_path / "out", SMALL_TILES, cascade=toy_cascade, progress=False)
+    assert result.n_cracks == 1 and result.counts["unconfirmed_features"] == 1
+    layers = {
+        n: gpd.read_file(result.outputs["cracks.gpkg"], layer=n) for n in ("crack_polygons", "unconfirmed_features")
+    }
+    assert (
+        layers["crack_polygons"].iloc[0]["verify_score"] > 0.5 > layers["unconfirmed_features"].iloc[0]["verify_score"]
+    )
+    with rasterio.open(result.outputs["crack_mask.tif"]) as ds:
+        mask = ds.read(1)
+    assert mask[:80].sum() == result.counts["crack_pixels"] > 0 and mask[80:].max() == 0
+    assert "1 crack-shaped feature(s) the verifier did not confirm" in detect_summary(result)
+    assert result.manifest["models"]["verifier"]["weights_sha256"] == "2" * 64

@@ -335,3 +335,35 @@ def test_promote_keeps_multi_geometries_and_converts_others() -> None:
     assert out.geometry.iloc[1].equals(multi) and out.geometry.iloc[1].geom_type == "MultiPolygon"
     assert out.geometry.iloc[2].is_valid and out.geometry.iloc[2].area == pytest.approx(2.0)
     assert out.geometry.iloc[3] is None
+
+
+def test_verify_keeps_the_confirmed_cracks_and_the_rest_for_review(tmp_path: Path) -> None:
+    mask = np.zeros((120, 200), np.uint8)
+    mask[10:14, 10:190] = 1  # confirmed below
+    mask[60:64, 10:190] = 1  # rejected below
+    mask[90:94, 30:34] = 1  # a speck: never a candidate
+    path = write_tif(tmp_path / "mask.tif", mask)
+    comps = components_of(path)
+    seen: list[int] = []
+
+    def verify(lines: Any) -> np.ndarray:
+        seen.append(len(lines))
+        north = np.array([line.centroid.y for line in lines]) > ORIGIN[1] - 30 * GSD
+        return np.where(north, 0.9, 0.2).astype(np.float32)
+
+    found = vectorize_features(
+        path, None, comps, min_length_m=0.1, prune_mask=True, verify=verify, verify_threshold=0.5
+    )
+    assert seen == [2]  # one call, with the two crack-shaped candidates
+    assert len(found.polygons) == len(found.centerlines) == 1 and len(found.unconfirmed) == 1
+    assert found.polygons.iloc[0]["verify_score"] == pytest.approx(0.9)
+    assert found.unconfirmed.iloc[0]["verify_score"] == pytest.approx(0.2)
+    assert found.polygons.iloc[0]["bbox_maxy"] > found.unconfirmed.iloc[0]["bbox_maxy"]
+    assert found.polygons["crack_id"].tolist() == [1]
+    with rasterio.open(path) as src:
+        pruned = src.read(1)
+    expected = np.zeros_like(mask)
+    expected[10:14, 10:190] = 1
+    np.testing.assert_array_equal(pruned, expected)
+    unverified = vectorize_features(path, None, components_of(path), min_length_m=0.1)
+    assert np.isnan(unverified.polygons["verify_score"]).all() and unverified.unconfirmed.empty

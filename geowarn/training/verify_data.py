@@ -1,0 +1,194 @@
+"""Training and calibration data for the crack verifier: the segmenter's own candidates.
+
+The verifier (:mod:`geowarn.inference.verify`) judges what the shipped segmenter and shape filters
+report, so it learns from exactly that: every scene below is run through ``detect`` (every tile
+segmented, at the natural frames' 2 cm), and each reported crack becomes up to three 128-px
+patches centred on its pixels: ``crack`` when at least half of its pixels lie within 2 px of a true
+crack, ``no_crack`` when under a tenth do (in between: skipped).
+
+Scenes of ``train`` / ``val`` (the test frames, test splits and ``geotiff/australia.tif`` are never read):
+
+- natural/no-crack frames of the split, as they are and under synthetic tree shadows;
+- real cracks of the crack-seg split (train: every source; val: the selection sources)
+  transplanted onto those frames (256 px);
+- crack-seg images of the split at their own size;
+- train only: crack-free crops of the background rasters and brick walls;
+- sunlit vegetation with hard shadows: a 10 cm raster (train ``OSBS_029``, val ``SJER``) enlarged
+  2-4 times and read as 2 cm ground, in four orientations: trees at 10 cm look like shrubs at 2 cm
+  (drawn with a seed of their own).
+
+    python -m geowarn.training.verify_data --data ../shared/data --out runs/verify-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import rasterio
+from numpy.typing import NDArray
+from PIL import Image
+
+from geowarn.harness.natural import natural_images, shadowed, write_geotiff
+from geowarn.inference.cascade import Cascade
+from geowarn.io.outputs import MASK_NAME
+from geowarn.pipeline.detect import detect
+from geowarn.pipeline.detect_config import DetectConfig
+from geowarn.pipeline.rows import load_cascade
+from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
+from geowarn.training.defaults_data import SELECTION_SOURCES, natural_transplants
+
+Split = Literal["train", "val"]
+Image8 = NDArray[np.uint8]
+#: Side of a verifier patch (``geowarn.inference.verify.PATCH_PX``).
+PATCH = 128
+#: Enlarged 10 cm rasters of sunlit vegetation, per split.
+VEGETATION = {"train": "OSBS_029.tif", "val": "2018_SJER_3_252000_4107000_image_477.tif"}
+
+
+@dataclass(frozen=True)
+class VerifyDataOptions:
+    """How many scenes of each kind, and the seeds."""
+
+    transplants: int = 500
+    val_transplants: int = 120
+    crack_images: int = 500
+    val_crack_images: int = 150
+    background_crops: int = 6
+    small_backgrounds: int = 150
+    vegetation_scales: tuple[int, ...] = (2, 3, 4)
+    per_candidate: int = 3
+    seed: int = 11
+
+
+def scenes(
+    data: Path, split: Split, opts: VerifyDataOptions, rng: np.random.Generator
+) -> Iterator[tuple[str, Image8, Image8 | None]]:
+    """(kind, RGB image, crack mask or None for crack-free ground) of ``split``, in a fixed order.
+
+    Kinds (the patch files' prefixes): ``nat`` / ``natsh`` natural frames without / with synthetic
+    shadows, ``tp`` transplanted cracks, ``seg`` crack photos, ``bg`` crops of the large background
+    rasters, ``brick`` the small ones (brick walls, mostly).
+    """
+    grounds = natural_images(data, split)
+    for image in grounds:
+        yield "nat", image, None
+        yield "natsh", shadowed(image, rng), None
+    pairs = load_pairs(discover_pairs(data / "crack-seg", split, None if split == "train" else list(SELECTION_SOURCES)))
+    n_transplants = opts.transplants if split == "train" else opts.val_transplants
+    for image, mask in natural_transplants(grounds, pairs, n_transplants, 256, 0.4, rng):
+        yield "tp", image, mask
+    n_images = opts.crack_images if split == "train" else opts.val_crack_images
+    for j in rng.choice(len(pairs), size=min(len(pairs), n_images), replace=False):
+        image, mask = pairs[int(j)]
+        yield "seg", image, (mask > 0).astype(np.uint8)
+    if split == "train":
+        backgrounds = background_images(data, "train")
+        big = [b for b in backgrounds if min(b.shape[:2]) >= 1024]
+        for crop in crack_free_crops(big, 1024, opts.background_crops, rng):
+            yield "bg", crop, None
+        for image in [b for b in backgrounds if min(b.shape[:2]) < 1024][: opts.small_backgrounds]:
+            yield "brick", image, None
+
+
+def vegetation_views(path: Path, scales: tuple[int, ...]) -> Iterator[tuple[str, Image8, None]]:
+    """``path`` enlarged by each of ``scales`` (cubic), in four orientations."""
+    if not path.exists():
+        return
+    with rasterio.open(path) as src:
+        image = np.ascontiguousarray(np.moveaxis(src.read([1, 2, 3]), 0, -1))
+    for scale in scales:
+        big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        for k in range(4):
+            yield "veg", np.ascontiguousarray(np.rot90(big, k) if k < 3 else big[:, ::-1]), None
+
+
+def candidate_labels(
+    image: Image8, truth: Image8 | None, cascade: Cascade, tmp: Path
+) -> tuple[NDArray[np.int32], list[float]]:
+    """Label image of the cracks ``detect`` reports on ``image``, and each one's share of true crack.
+
+    ``detect`` segments every tile at 2 cm; the share is of the crack's pixels within 2 px of a
+    true crack (0 without ``truth``).
+    """
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    raster = write_geotiff(image, tmp / "scene.tif")
+    config = DetectConfig(classifier=None, verifier=None, device=str(cascade.device))
+    detect(raster, tmp / "out", config, cascade=cascade, progress=False, quiet=True)
+    with rasterio.open(tmp / "out" / MASK_NAME) as src:
+        mask = (src.read(1) == 1).astype(np.uint8)
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    if truth is None:
+        return labels, [0.0] * (n - 1)
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return labels, [float(near[labels == i].mean()) for i in range(1, n)]
+
+
+def candidate_patches(
+    image: Image8, truth: Image8 | None, cascade: Cascade, tmp: Path, rng: np.random.Generator, per_candidate: int
+) -> dict[str, list[Image8]]:
+    """``crack`` / ``no_crack`` patches centred on pixels of each reported crack."""
+    labels, shares = candidate_labels(image, truth, cascade, tmp)
+    half = PATCH // 2
+    padded = np.asarray(cv2.copyMakeBorder(image, half, half, half, half, cv2.BORDER_REFLECT_101), np.uint8)
+    near = None if truth is None else cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    out: dict[str, list[Image8]] = {"crack": [], "no_crack": []}
+    for i, share in enumerate(shares, start=1):
+        if 0.1 < share < 0.5:
+            continue
+        label = "crack" if share >= 0.5 else "no_crack"
+        pixels = labels == i
+        ys, xs = np.nonzero(pixels & near if label == "crack" and near is not None else pixels)
+        for j in rng.choice(len(ys), size=min(per_candidate, len(ys)), replace=False):
+            out[label].append(padded[ys[j] : ys[j] + PATCH, xs[j] : xs[j] + PATCH])
+    return out
+
+
+def write_verify_data(data: Path, out: Path, opts: VerifyDataOptions) -> dict[str, int]:
+    """Write ``out/{train,val}/{crack,no_crack}/*.png``; returns the patch counts."""
+    cascade = load_cascade(DetectConfig(classifier=None, verifier=None, device="cpu"))
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for offset, split in enumerate(("train", "val")):
+            for label in ("crack", "no_crack"):
+                (out / split / label).mkdir(parents=True, exist_ok=True)
+            rng = np.random.default_rng(opts.seed + offset)
+            vegetation_rng = np.random.default_rng(opts.seed + 20 + offset)
+            groups = (
+                (scenes(data, split, opts, rng), rng),  # type: ignore[arg-type]
+                (vegetation_views(data / "geotiff" / VEGETATION[split], opts.vegetation_scales), vegetation_rng),
+            )
+            for group, group_rng in groups:
+                numbers = {"crack": 0, "no_crack": 0}  # file numbers, per group and label
+                for kind, image, truth in group:
+                    found = candidate_patches(image, truth, cascade, Path(tmp) / "scene", group_rng, opts.per_candidate)
+                    for label, patches in found.items():
+                        for patch in patches:
+                            Image.fromarray(patch).save(out / split / label / f"{kind}-{numbers[label]:06d}.png")
+                            numbers[label] += 1
+            for label in ("crack", "no_crack"):
+                counts[f"{split}_{label}"] = len(list((out / split / label).glob("*.png")))
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
+    parser.add_argument("--out", type=Path, default=Path("runs/verify-data"), help="output folder")
+    args = parser.parse_args(argv)
+    if args.out.exists() and any(args.out.iterdir()):
+        raise SystemExit(f"error: {args.out} is not empty; remove it or choose another --out")
+    print(write_verify_data(args.data, args.out, VerifyDataOptions()))
+
+
+if __name__ == "__main__":
+    main()
