@@ -114,8 +114,9 @@ def detect(
         cascade: models already loaded (``geowarn.pipeline.rows.load_cascade``), to run several
             orthomosaics without loading them again; the model settings are then ignored.
         **settings: detect settings over those of ``config``: ``classifier`` (None: segment every
-            tile), ``segmenter``, ``prob_threshold``, ``gate_threshold``, ``min_crack_length_m``,
-            ``max_crack_width_m``, ``target_gsd_m``, ``tile_core``, ``device``, ``amp``, ``threads``, ``cluster``...
+            tile), ``segmenter``, ``prob_threshold``, ``gate_threshold``, ``verifier`` (None: no second
+            look), ``verify_threshold``, ``min_crack_length_m``, ``max_crack_width_m``, ``target_gsd_m``,
+            ``tile_core``, ``device``, ``amp``, ``threads``, ``cluster``...
             (``DetectConfig``).
 
     Returns:
