@@ -22,7 +22,14 @@ import numpy as np
 import rasterio
 from numpy.typing import NDArray
 
-from geowarn.harness.natural import NATURAL_FOLDER, NATURAL_GSD_M, natural_files, natural_images, write_geotiff
+from geowarn.harness.natural import (
+    NATURAL_FOLDER,
+    NATURAL_GSD_M,
+    detect_scene,
+    natural_files,
+    natural_images,
+    write_geotiff,
+)
 from geowarn.inference.cascade import Cascade
 from geowarn.io.images import read_mask, read_rgb
 from geowarn.io.outputs import MASK_NAME
@@ -122,10 +129,7 @@ def _detected(image: NDArray[np.uint8], cascade: Cascade, tmp: Path) -> NDArray[
 
     Gate, segmenter, shape filters and verifier, as on a survey.
     """
-    raster = write_geotiff(image, tmp / "scene.tif")
-    result = detect(
-        raster, tmp / "scene", DetectConfig(device=str(cascade.device)), cascade=cascade, progress=False, quiet=True
-    )
+    result = detect_scene(image, tmp, DetectConfig(device=str(cascade.device)), cascade)
     with rasterio.open(result.outputs[MASK_NAME]) as src:
         return np.asarray(src.read(1) == 1)
 

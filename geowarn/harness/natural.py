@@ -18,7 +18,7 @@ crack's width and profile and leaves the pavement texture behind. Transplanted c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -27,6 +27,11 @@ from rasterio.transform import from_origin
 
 from geowarn.errors import ConfigError
 from geowarn.io.images import image_files, read_rgb
+
+if TYPE_CHECKING:
+    from geowarn.inference.cascade import Cascade
+    from geowarn.pipeline.detect import DetectResult
+    from geowarn.pipeline.detect_config import DetectConfig
 
 NaturalSplit = Literal["train", "val", "test"]
 NATURAL_FOLDER = "natural/no-crack"
@@ -66,6 +71,14 @@ def write_geotiff(image: Image, path: Path, gsd_m: float = NATURAL_GSD_M) -> Pat
 
     write_rgb_tif(path, image, NATURAL_CRS, from_origin(500_000.0, 3_300_000.0, gsd_m, gsd_m))
     return path
+
+
+def detect_scene(image: Image, folder: Path, config: DetectConfig, cascade: Cascade) -> DetectResult:
+    """``detect`` on ``image`` read as natural ground: written as ``folder/scene.tif``, outputs in ``folder/out``."""
+    from geowarn.pipeline.detect import detect  # only where a scene is run: this module stays light to import
+
+    raster = write_geotiff(image, folder / "scene.tif")
+    return detect(raster, folder / "out", config, cascade=cascade, progress=False, quiet=True)
 
 
 def natural_images(data: Path, split: NaturalSplit) -> list[Image]:

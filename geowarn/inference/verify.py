@@ -96,9 +96,3 @@ class CrackVerifier:
         sums = np.bincount(owners, weights=per_patch, minlength=len(centrelines))
         counts = np.bincount(owners, minlength=len(centrelines))
         return (sums / counts).astype(np.float32)
-
-    def confirm(
-        self, src: rasterio.io.DatasetReader, info: RasterInfo, centrelines: Sequence[BaseGeometry], scale: float = 1.0
-    ) -> NDArray[np.bool_]:
-        """True for the candidates whose mean patch score reaches the threshold."""
-        return self.scores(src, info, centrelines, scale) >= self.threshold

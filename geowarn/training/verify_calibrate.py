@@ -14,24 +14,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import cv2
 import geopandas as gpd
 import numpy as np
-import rasterio
+from affine import Affine
 from rasterio.features import rasterize
 
-from geowarn.harness.natural import write_geotiff
+from geowarn.harness.natural import detect_scene
 from geowarn.inference.cascade import Cascade
-from geowarn.pipeline.detect import GPKG_NAME, detect
+from geowarn.pipeline.detect import GPKG_NAME
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
-from geowarn.training.verify_data import VEGETATION, Image8, VerifyDataOptions, scenes, vegetation_views
+from geowarn.training.verify_data import (
+    VEGETATION,
+    Image8,
+    VerifyDataOptions,
+    fresh_folder,
+    near_truth,
+    scenes,
+    vegetation_views,
+)
 from geowarn.vectorize import POLYGON_LAYER
 
 #: Share of the true cracks' length the chosen threshold keeps on the validation scenes.
@@ -43,14 +49,10 @@ def scored_candidates(
     image: Image8, truth: Image8 | None, cascade: Cascade, config: DetectConfig, tmp: Path
 ) -> list[tuple[float, float, bool]]:
     """(length m, verifier score, true crack) of every candidate ``detect`` reports on ``image``."""
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    raster = write_geotiff(image, tmp / "scene.tif")
-    result = detect(raster, tmp / "out", config, cascade=cascade, progress=False, quiet=True)
+    result = detect_scene(image, fresh_folder(tmp), config, cascade)
     found = gpd.read_file(result.outputs[GPKG_NAME], layer=POLYGON_LAYER)
-    near = None if truth is None else cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    with rasterio.open(raster) as src:
-        transform = src.transform
+    near = near_truth(truth)
+    transform = Affine(*result.manifest["input"]["raster"]["transform"])
     rows = []
     for geometry, length, score in zip(found.geometry, found["length_m"], found["verify_score"], strict=True):
         true = False

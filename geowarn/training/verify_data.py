@@ -36,10 +36,9 @@ import rasterio
 from numpy.typing import NDArray
 from PIL import Image
 
-from geowarn.harness.natural import natural_images, shadowed, write_geotiff
+from geowarn.harness.natural import detect_scene, natural_images, shadowed
 from geowarn.inference.cascade import Cascade
 from geowarn.io.outputs import MASK_NAME
-from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
 from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
@@ -110,25 +109,33 @@ def vegetation_views(path: Path, scales: tuple[int, ...]) -> Iterator[tuple[str,
             yield "veg", np.ascontiguousarray(np.rot90(big, k) if k < 3 else big[:, ::-1]), None
 
 
+def near_truth(truth: Image8 | None) -> NDArray[np.bool_] | None:
+    """Pixels within 2 px of a true crack (a 5 x 5 square around each), or None without ``truth``."""
+    return None if truth is None else np.asarray(cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+
+
+def fresh_folder(folder: Path) -> Path:
+    """``folder``, emptied (one scene's outputs at a time)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def candidate_labels(
-    image: Image8, truth: Image8 | None, cascade: Cascade, tmp: Path
+    image: Image8, near: NDArray[np.bool_] | None, cascade: Cascade, tmp: Path
 ) -> tuple[NDArray[np.int32], list[float]]:
     """Label image of the cracks ``detect`` reports on ``image``, and each one's share of true crack.
 
-    ``detect`` segments every tile at 2 cm; the share is of the crack's pixels within 2 px of a
-    true crack (0 without ``truth``).
+    ``detect`` segments every tile at 2 cm; the share is of the crack's pixels in ``near``
+    (:func:`near_truth`; 0 without it).
     """
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    raster = write_geotiff(image, tmp / "scene.tif")
     config = DetectConfig(classifier=None, verifier=None, device=str(cascade.device))
-    detect(raster, tmp / "out", config, cascade=cascade, progress=False, quiet=True)
-    with rasterio.open(tmp / "out" / MASK_NAME) as src:
+    result = detect_scene(image, fresh_folder(tmp), config, cascade)
+    with rasterio.open(result.outputs[MASK_NAME]) as src:
         mask = (src.read(1) == 1).astype(np.uint8)
     n, labels = cv2.connectedComponents(mask, connectivity=8)
-    if truth is None:
+    if near is None:
         return labels, [0.0] * (n - 1)
-    near = cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     return labels, [float(near[labels == i].mean()) for i in range(1, n)]
 
 
@@ -136,10 +143,10 @@ def candidate_patches(
     image: Image8, truth: Image8 | None, cascade: Cascade, tmp: Path, rng: np.random.Generator, per_candidate: int
 ) -> dict[str, list[Image8]]:
     """``crack`` / ``no_crack`` patches centred on pixels of each reported crack."""
-    labels, shares = candidate_labels(image, truth, cascade, tmp)
+    near = near_truth(truth)
+    labels, shares = candidate_labels(image, near, cascade, tmp)
     half = PATCH // 2
     padded = np.asarray(cv2.copyMakeBorder(image, half, half, half, half, cv2.BORDER_REFLECT_101), np.uint8)
-    near = None if truth is None else cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     out: dict[str, list[Image8]] = {"crack": [], "no_crack": []}
     for i, share in enumerate(shares, start=1):
         if 0.1 < share < 0.5:

@@ -525,16 +525,17 @@ def vectorize_features(
             _clear(mask_src, not_cracks)
         crs = mask_src.crs
 
-    def frame(keep: NDArray[np.bool_], geoms: Sequence[BaseGeometry] | NDArray[np.object_]) -> gpd.GeoDataFrame:
-        picked = [c for c, k in zip(cracks, keep, strict=True) if k]
-        shapes = [g for g, k in zip(polygons, keep, strict=True) if k]
-        kept = [g for g, k in zip(geoms, keep, strict=True) if k]
-        return _frame(_columns(picked, shapes, azimuth[keep], gsd), kept, crs)
+    def pick(items: Sequence[Any] | NDArray[Any], keep: NDArray[np.bool_]) -> list[Any]:
+        return [item for item, k in zip(items, keep, strict=True) if k]
 
+    crack_polygons, rejected = pick(polygons, confirmed), ~confirmed
+    columns = _columns(pick(cracks, confirmed), crack_polygons, azimuth[confirmed], gsd)
+    unconfirmed_polygons = pick(polygons, rejected)
+    unconfirmed = _columns(pick(cracks, rejected), unconfirmed_polygons, azimuth[rejected], gsd)
     wide_azimuth = _centrelines(wide)[1] if wide else np.zeros(0)
     return VectorFeatures(
-        frame(confirmed, polygons),
-        frame(confirmed, lines),
+        _frame(columns, crack_polygons, crs),
+        _frame(columns, pick(lines, confirmed), crs),
         _frame(_columns(wide, wide_polygons, wide_azimuth, gsd), wide_polygons, crs),
-        frame(~confirmed, polygons),
+        _frame(unconfirmed, unconfirmed_polygons, crs),
     )

@@ -77,7 +77,7 @@ def test_verifier_scores_candidates_on_the_orthomosaic(tmp_path: Path) -> None:
     verifier = toy_verifier()
     with rasterio.open(path) as src:
         scores = verifier.scores(src, info, [on_line, on_ground])
-        confirmed = verifier.confirm(src, info, [on_line, on_ground])
+        confirmed = scores >= verifier.threshold
         half = verifier.scores(src, info, [on_line], scale=0.5)  # model pixels half the raster's
     assert scores[0] > 0.99 and scores[1] < 0.01
     assert confirmed.tolist() == [True, False]

@@ -8,7 +8,7 @@ import pytest
 from geowarn.inference.cascade import Cascade
 from geowarn.training import verify_data
 from geowarn.training.verify_calibrate import GRID, kept_share, pick_threshold
-from geowarn.training.verify_data import PATCH, candidate_labels, candidate_patches, vegetation_views
+from geowarn.training.verify_data import PATCH, candidate_labels, candidate_patches, near_truth, vegetation_views
 from tests.conftest import soil_rgb, write_geotiff
 
 
@@ -24,7 +24,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 def test_candidates_are_labelled_by_the_truth(tmp_path: Path, toy_cascade: Cascade) -> None:
     image, truth = scene()
-    labels, shares = candidate_labels(image, truth, toy_cascade, tmp_path / "a")
+    labels, shares = candidate_labels(image, near_truth(truth), toy_cascade, tmp_path / "a")
     assert sorted(round(s) for s in shares) == [0, 1]
     upper = int(labels[42, 100])
     assert shares[upper - 1] == pytest.approx(1.0)
