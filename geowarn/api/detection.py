@@ -8,8 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geowarn.io.outputs import MASK_NAME, PROB_NAME
-from geowarn.pipeline.detect import GPKG_NAME, DetectResult
+from geowarn.io.outputs import GPKG_NAME, MASK_NAME, PROB_NAME
+from geowarn.pipeline.detect import DetectResult
 from geowarn.pipeline.detect import detect as run_detect
 from geowarn.pipeline.detect_config import DetectConfig, load_detect_config
 from geowarn.vectorize.gpkg import CENTERLINE_LAYER, POLYGON_LAYER, UNCONFIRMED_LAYER, WIDE_LAYER

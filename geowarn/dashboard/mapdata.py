@@ -3,19 +3,24 @@
 Cracks are stored in the site frame (the first survey's); a survey's orthomosaic lies in its own
 coordinates, ``frame_offset_m`` away. Cracks drawn over a survey's basemap are moved back by that
 survey's offset, so they sit on the imagery they were found on (and earlier surveys' cracks sit
-where they were, seen from the current survey, in a change view).
+where they were, seen from the current survey, in a change view). The features a survey's detection
+kept for review (too wide for a crack, or not confirmed by the verifier) are read from its own
+``cracks.gpkg``, in its own coordinates: they are drawn on that survey's imagery only.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import rasterio
 from rasterio.warp import transform_bounds
 
 from geowarn.errors import ConfigError
+from geowarn.io.outputs import GPKG_NAME
 from geowarn.tracking.change import CHANGE_COLOURS, STABLE
 
 if TYPE_CHECKING:
@@ -48,6 +53,14 @@ CRACK_PROPERTIES = (
     "first_seen",
     "last_seen",
 )
+
+#: Review features of a survey's ``cracks.gpkg``, by kind: why each is not a crack, and its colour.
+REVIEW_KINDS = {
+    "wide": ("wider than a crack: shade, gully, track, or an open fissure", "#6a1b9a"),
+    "unconfirmed": ("crack-shaped, not confirmed by the verifier", "#00838f"),
+}
+#: The longest review features sent to the map; the rest are in the GeoPackage.
+MAX_REVIEW_FEATURES = 2000
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,6 @@ def crack_features(cracks: gpd.GeoDataFrame, shown_on: SurveyInfo, site: str) ->
         return {"type": "FeatureCollection", "features": []}
     dx, dy = shown_on.frame_offset_m or (0.0, 0.0)
     import geopandas as gpd
-    import numpy as np
     import shapely
 
     moved = shapely.transform(
@@ -138,6 +150,46 @@ def crack_features(cracks: gpd.GeoDataFrame, shown_on: SurveyInfo, site: str) ->
                 },
             }
         )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def review_features(outputs: str | None) -> dict[str, Any]:
+    """The features a survey's detection kept for review, as GeoJSON polygons in WGS 84 (longest first).
+
+    ``outputs`` is the survey's detection folder; a folder without ``cracks.gpkg``, or a GeoPackage
+    written before a layer existed, gives no feature of it.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    from geowarn.vectorize.gpkg import UNCONFIRMED_LAYER, WIDE_LAYER
+
+    path = Path(outputs) / GPKG_NAME if outputs else None
+    if path is None or not path.is_file():
+        return {"type": "FeatureCollection", "features": []}
+    present = set(pyogrio.list_layers(path)[:, 0])
+    frames = []
+    for layer, kind in ((WIDE_LAYER, "wide"), (UNCONFIRMED_LAYER, "unconfirmed")):
+        reason, colour = REVIEW_KINDS[kind]
+        if layer in present:
+            found = gpd.read_file(path, layer=layer)
+            if not found.empty and found.crs is not None:
+                frames.append(found.to_crs("EPSG:4326").assign(review=reason, colour=colour))
+    if not frames:
+        return {"type": "FeatureCollection", "features": []}
+    review = pd.concat(frames, ignore_index=True).sort_values("length_m", ascending=False).head(MAX_REVIEW_FEATURES)
+    outlines = shapely.simplify(np.asarray(review.geometry.values), 1e-7)  # about 1 cm
+    columns = ["review", "colour", "length_m", "mean_width_m", "verify_score"]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(outline),
+            "properties": {name: _value(value) for name, value in row.items()},
+        }
+        for row, outline in zip(review[columns].to_dict("records"), outlines, strict=True)
+    ]
     return {"type": "FeatureCollection", "features": features}
 
 

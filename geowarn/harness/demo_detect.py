@@ -7,7 +7,8 @@ from pathlib import Path
 import geopandas as gpd
 
 from geowarn.harness.synthetic import demo_scene
-from geowarn.pipeline.detect import GPKG_NAME, detect
+from geowarn.io.outputs import GPKG_NAME
+from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.report import detect_summary
 

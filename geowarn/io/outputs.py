@@ -19,6 +19,7 @@ from geowarn.io.raster import RasterInfo
 MASK_NODATA = 255
 PROB_NAME = "crack_prob.tif"
 MASK_NAME = "crack_mask.tif"
+GPKG_NAME = "cracks.gpkg"
 
 
 class StripWriter:

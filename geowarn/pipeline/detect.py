@@ -35,7 +35,7 @@ from geowarn.inference.cascade import (
     LoadedModel,
 )
 from geowarn.inference.verify import CrackVerifier
-from geowarn.io.outputs import MASK_NAME, PROB_NAME, CrackRasters, to_cog
+from geowarn.io.outputs import GPKG_NAME, MASK_NAME, PROB_NAME, CrackRasters, to_cog
 from geowarn.io.raster import RasterInfo, open_orthomosaic
 from geowarn.logs import log_event
 from geowarn.pipeline.detect_config import DetectConfig
@@ -49,7 +49,6 @@ from geowarn.vectorize.features import Verify
 
 log = logging.getLogger("geowarn.detect")
 
-GPKG_NAME = "cracks.gpkg"
 RUN_NAME = "run.json"
 #: Ground sample distances (m) for which crack-scale features are visible to the shipped models.
 MODEL_GSD_RANGE_M = (0.003, 0.05)

@@ -42,7 +42,7 @@ class DetectConfig(BaseModel):
         3.0, ge=0, description="cracks shorter than this many mean widths are dropped (blobs, not cracks)"
     )
     max_crack_width_m: float | None = Field(
-        0.30, gt=0, description="features wider than this on average (m) are dropped (shade, gullies); null: no limit"
+        0.30, gt=0, description="features broader than this on average (m) are dropped (shade, gullies); null: no limit"
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "off", "bf16", "fp16"] = Field("auto", description="mixed precision (auto: bf16 on CUDA)")

@@ -42,10 +42,10 @@ from geowarn.assess.signals import count_new_cracks, track_signals
 from geowarn.errors import GeowarnError
 from geowarn.faults import failpoint
 from geowarn.inference.cascade import Cascade
-from geowarn.io.outputs import PROB_NAME
+from geowarn.io.outputs import GPKG_NAME, PROB_NAME
 from geowarn.logs import log_event
 from geowarn.pipeline.deliver import flush_site_outbox, reason
-from geowarn.pipeline.detect import GPKG_NAME, RUN_NAME, detect
+from geowarn.pipeline.detect import RUN_NAME, detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
 from geowarn.pipeline.report import MonitorReport, OverdueResult, SiteFailure, SurveyResult
 from geowarn.pipeline.rows import load_cascade

@@ -26,7 +26,7 @@ from rasterio.features import rasterize
 
 from geowarn.harness.natural import detect_scene
 from geowarn.inference.cascade import Cascade
-from geowarn.pipeline.detect import GPKG_NAME
+from geowarn.io.outputs import GPKG_NAME
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
 from geowarn.training.verify_data import (

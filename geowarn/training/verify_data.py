@@ -12,6 +12,9 @@ Scenes of ``train`` / ``val`` (the test frames, test splits and ``geotiff/austra
 - real cracks of the crack-seg split (train: every source; val: the selection sources)
   transplanted onto those frames (256 px);
 - crack-seg images of the split at their own size;
+- with ``--balance-sources`` (train only; not how the shipped weights were made, see the model
+  card): the crack sources weigh alike, a crack of the 93 rock-face photos of rockfrac-liyihui
+  drawn as often as one of the 2,000 pavement photos of crack500;
 - train only: crack-free crops of the background rasters and brick walls;
 - sunlit vegetation with hard shadows: a 10 cm raster (train ``OSBS_029``, val ``SJER``) enlarged
   2-4 times and read as 2 cm ground, in four orientations: trees at 10 cm look like shrubs at 2 cm
@@ -25,7 +28,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,7 +45,7 @@ from geowarn.inference.cascade import Cascade
 from geowarn.io.outputs import MASK_NAME
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
-from geowarn.training.datasets import background_images, crack_free_crops, discover_pairs, load_pairs
+from geowarn.training.datasets import SegPair, background_images, crack_free_crops, discover_pairs, load_pairs
 from geowarn.training.defaults_data import SELECTION_SOURCES, natural_transplants
 
 Split = Literal["train", "val"]
@@ -65,6 +69,7 @@ class VerifyDataOptions:
     vegetation_scales: tuple[int, ...] = (2, 3, 4)
     per_candidate: int = 3
     seed: int = 11
+    balance_sources: bool = False
 
 
 def scenes(
@@ -80,12 +85,18 @@ def scenes(
     for image in grounds:
         yield "nat", image, None
         yield "natsh", shadowed(image, rng), None
-    pairs = load_pairs(discover_pairs(data / "crack-seg", split, None if split == "train" else list(SELECTION_SOURCES)))
+    found = discover_pairs(data / "crack-seg", split, None if split == "train" else list(SELECTION_SOURCES))
+    pairs = load_pairs(found)
+    balance = opts.balance_sources and split == "train"
     n_transplants = opts.transplants if split == "train" else opts.val_transplants
-    for image, mask in natural_transplants(grounds, pairs, n_transplants, 256, 0.4, rng):
+    draw = [pairs[i] for i in source_balanced(found)] if balance else pairs
+    for image, mask in natural_transplants(grounds, draw, n_transplants, 256, 0.4, rng):
         yield "tp", image, mask
     n_images = opts.crack_images if split == "train" else opts.val_crack_images
-    for j in rng.choice(len(pairs), size=min(len(pairs), n_images), replace=False):
+    chosen = (
+        balanced_choice(found, n_images, rng) if balance else rng.choice(len(pairs), min(len(pairs), n_images), False)
+    )
+    for j in chosen:
         image, mask = pairs[int(j)]
         yield "seg", image, (mask > 0).astype(np.uint8)
     if split == "train":
@@ -95,6 +106,31 @@ def scenes(
             yield "bg", crop, None
         for image in [b for b in backgrounds if min(b.shape[:2]) < 1024][: opts.small_backgrounds]:
             yield "brick", image, None
+
+
+def _by_source(pairs: Sequence[SegPair]) -> list[list[int]]:
+    """Indices of ``pairs`` grouped by source, in order of first appearance."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        groups[pair.source].append(i)
+    return list(groups.values())
+
+
+def source_balanced(pairs: Sequence[SegPair]) -> list[int]:
+    """Indices of ``pairs``, each source's repeated up to the largest one's count.
+
+    A uniform draw from them draws every source alike.
+    """
+    groups = _by_source(pairs)
+    most = max((len(g) for g in groups), default=0)
+    return [i for g in groups for i in (g * -(-most // len(g)))[:most]]
+
+
+def balanced_choice(pairs: Sequence[SegPair], n: int, rng: np.random.Generator) -> list[int]:
+    """About ``n`` indices of ``pairs`` without repeats, an equal share of each source (all of a smaller one)."""
+    groups = _by_source(pairs)
+    share = -(-n // max(len(groups), 1))
+    return [int(i) for g in groups for i in rng.choice(g, size=min(len(g), share), replace=False)]
 
 
 def vegetation_views(path: Path, scales: tuple[int, ...]) -> Iterator[tuple[str, Image8, None]]:
@@ -191,10 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
     parser.add_argument("--out", type=Path, default=Path("runs/verify-data"), help="output folder")
+    parser.add_argument("--balance-sources", action="store_true", help="draw every crack source alike (train)")
     args = parser.parse_args(argv)
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"error: {args.out} is not empty; remove it or choose another --out")
-    print(write_verify_data(args.data, args.out, VerifyDataOptions()))
+    print(write_verify_data(args.data, args.out, VerifyDataOptions(balance_sources=args.balance_sources)))
 
 
 if __name__ == "__main__":

@@ -332,8 +332,8 @@ class _Measured:
 def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float | None) -> _Measured:
     """Measure the components of a batch once and sort them.
 
-    Components ``accept`` passes are cracks, unless they are wider than ``max_mean_width_m`` on
-    average: those are wide features, kept for review.
+    Components ``accept`` passes are cracks, unless they are broader than ``max_mean_width_m`` on
+    average (``CrackMeasurement.breadth_px``): those are wide features, kept for review.
     """
     groups: dict[bool, tuple[list[_Crack], list[NDArray[np.bool_]]]] = {False: ([], []), True: ([], [])}
     not_cracks: list[int] = []
@@ -344,7 +344,7 @@ def _measure_batch(batch: _Batch, accept: CrackFilter, max_mean_width_m: float |
         if meas is None:
             not_cracks.append(i)
             continue
-        wide = max_mean_width_m is not None and meas.mean_width_px * accept.gsd_m > max_mean_width_m
+        wide = max_mean_width_m is not None and meas.breadth_px * accept.gsd_m > max_mean_width_m
         (not_cracks if wide else crack_indices).append(i)
         groups[wide][0].append(_Crack(meas, transform))
         groups[wide][1].append(mask)
@@ -465,8 +465,9 @@ def vectorize_features(
             without a centreline (single skeleton pixel).
         min_elongation: Components whose length is less than this many times their mean
             width are dropped: cracks are linear, blobs (shadows, stones) are not.
-        max_mean_width_m: Components wider than this on average (metres) are dropped:
-            broad dark bands are shade, gullies or tracks, not cracks. None: no limit.
+        max_mean_width_m: Components wider than this on average (metres; the larger of the
+            mean local width and area over length) are dropped: broad dark bands and blobs
+            are shade, gullies or tracks, not cracks. None: no limit.
         metres_per_unit: Metres per CRS unit (required for a geographic CRS).
         max_window_px: Components with a larger bbox side are logged as large.
         prune_mask: Rewrite ``mask_path`` in place so that it holds only the pixels of the

@@ -125,6 +125,16 @@ class CrackMeasurement:
     branches: list[NDArray[np.float64]] = field(default_factory=list)
     azimuth_deg: float = 0.0
 
+    @property
+    def breadth_px(self) -> float:
+        """Mean width as a blob's is judged: the larger of ``mean_width_px`` and area over length.
+
+        The local widths leave out the neighbourhoods of junctions, where a blob (a shade pocket
+        under a shrub) holds most of its pixels while its branchy skeleton crosses it: the
+        pixels per unit of length still show how broad it is.
+        """
+        return max(self.mean_width_px, self.area_px / self.length_px if self.length_px > 0 else 0.0)
+
 
 @dataclass(frozen=True)
 class CrackFilter:

@@ -8,6 +8,7 @@ metres read them as if they were, so the absolute figures mean little; the diffe
 the two passes is what the verifier removes.
 
     .venv/bin/python models/report/verifier_recall.py --data ../shared/data --per-source 60 [--verify-threshold T]
+        [--verifier-weights runs/verify-s/best.pt]
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def main() -> None:
     parser.add_argument("--per-source", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verify-threshold", type=float, help="default: the shipped one")
+    parser.add_argument("--verifier-weights", type=Path, help="verifier checkpoint to measure; default: shipped")
     args = parser.parse_args()
-    configs = {"without": DetectConfig(verifier=None), "with": DetectConfig(verify_threshold=args.verify_threshold)}
+    verifier = DetectConfig(verify_threshold=args.verify_threshold, verifier_weights=args.verifier_weights)
+    configs = {"without": DetectConfig(verifier=None), "with": verifier}
     cascades = {k: load_cascade(c) for k, c in configs.items()}
     print(f"{'source':<22}{'n':>4}  {'F1 without':>10} {'R without':>9}  {'F1 with':>8} {'R with':>7}")
     totals = {k: ToleranceCounts() for k in configs}

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import rasterio
 from fastapi.testclient import TestClient
 
 import geowarn
@@ -24,6 +25,15 @@ USERS = {
 }
 
 
+def with_shade_band(path: Path) -> Path:
+    """``path`` with a dark band 0.40 m wide and 2 m long: a feature kept for review, not a crack."""
+    with rasterio.open(path, "r+") as dst:
+        image = dst.read()
+        image[:, 440:480, 100:300] = 22
+        dst.write(image)
+    return path
+
+
 @pytest.fixture(scope="session")
 def monitored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace folder: ``slope-a`` monitored over three surveys (green, yellow, red) and an empty ``slope-b``."""
@@ -35,7 +45,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ws.add_site("slope-a", "Slope A", config=config)
         ws.add_site("slope-b", "Slope B")
         for i, (length, offset, day) in enumerate(zip(LENGTHS, OFFSETS, (D1, D2, D3), strict=True)):
-            path = write_scene(root / f"s{i + 1}.tif", [main_crack(length), STABLE], offset=offset)
+            path = with_shade_band(write_scene(root / f"s{i + 1}.tif", [main_crack(length), STABLE], offset=offset))
             ws.add_survey("slope-a", path, day)
         report = ws.monitor(today=D3, cascade=make_toy_cascade())
         assert report.ok and [s.level for s in report.surveys] == ["green", "yellow", "red"]

@@ -34,6 +34,11 @@ def test_pages_and_map_data_for_a_signed_in_user(client: TestClient) -> None:
     assert (main["first_seen"], main["last_seen"]) == ("2026-05-01", "2026-05-15")
     compare = client.get("/api/sites/slope-a/cracks.geojson?survey=1&shown_on=3").json()["features"]
     assert len(compare) == 2 and compare[0]["geometry"] != cracks[0]["geometry"]
+    review = client.get("/api/sites/slope-a/review.geojson?survey=3").json()["features"]
+    assert [f["properties"]["review"].split(":")[0] for f in review] == ["wider than a crack"]
+    assert "Polygon" in review[0]["geometry"]["type"] and review[0]["properties"]["mean_width_m"] > 0.3
+    assert client.get("/api/sites/slope-b/review.geojson").status_code == 404  # no survey there
+    assert client.get("/api/sites/slope-a/review.geojson?survey=99").status_code == 404
     history = client.get(main["url"])
     assert history.status_code == 200 and history.text.count("<svg") == 2 and "2026-05-15" in history.text
     assert "evidence.png" in history.text

@@ -104,7 +104,8 @@ def _map_ready(driver) -> dict[str, str]:  # type: ignore[no-untyped-def]
     element = driver.find_element(By.ID, "map")
     _wait(driver, lambda d: element.get_attribute("data-ready") == "true", "the map to load its layers")
     return {
-        k: element.get_attribute(f"data-{k}") or "" for k in ("cracks", "compare", "sites", "error", "tiles-loaded")
+        k: element.get_attribute(f"data-{k}") or ""
+        for k in ("cracks", "compare", "review", "sites", "error", "tiles-loaded")
     }
 
 
@@ -130,6 +131,16 @@ def test_a_new_user_signs_in_and_sees_the_site_red_with_its_crack(  # type: igno
     assert len(paths) == 4
     red = [p for p in paths if p.get_attribute("stroke") == "#c62828"]
     assert red, "the extending crack is drawn in the extending colour"
+    assert layers["review"] == "1"  # loaded, but off until asked for in the layer control
+    control = browser.find_element(By.CSS_SELECTOR, ".leaflet-control-layers")
+    browser.execute_script("arguments[0].classList.add('leaflet-control-layers-expanded')", control)
+    names = [e.get_attribute("textContent").strip() for e in control.find_elements(By.CSS_SELECTOR, "label span")]
+    assert "for review: too wide, not confirmed" in names and "cracks" in names
+    toggle = next(
+        e for e in control.find_elements(By.CSS_SELECTOR, "label") if "for review" in e.get_attribute("textContent")
+    )
+    browser.execute_script("arguments[0].click()", toggle.find_element(By.TAG_NAME, "input"))
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.leaflet-interactive")) == 5, "the review layer")
     browser.execute_script(CLICK_ON_LINE, red[0])
     popup = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-popup-content"), "the crack popup")
     text = popup.get_attribute("textContent")

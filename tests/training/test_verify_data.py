@@ -7,6 +7,7 @@ import pytest
 
 from geowarn.inference.cascade import Cascade
 from geowarn.training import verify_data
+from geowarn.training.datasets import SegPair
 from geowarn.training.verify_calibrate import GRID, kept_share, pick_threshold
 from geowarn.training.verify_data import PATCH, candidate_labels, candidate_patches, near_truth, vegetation_views
 from tests.conftest import soil_rgb, write_geotiff
@@ -61,3 +62,12 @@ def test_threshold_keeps_the_share_of_crack_length() -> None:
 
 def test_vegetation_rasters_are_not_the_held_out_scrub() -> None:
     assert "australia.tif" not in verify_data.VEGETATION.values()
+
+
+def test_training_draws_weigh_crack_sources_alike() -> None:
+    pairs = [SegPair(Path(f"a{i}.jpg"), Path(f"a{i}.png"), "big", "train") for i in range(6)]
+    pairs += [SegPair(Path("b.jpg"), Path("b.png"), "small", "train")]
+    balanced = verify_data.source_balanced(pairs)
+    assert sorted(balanced) == [0, 1, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6]
+    chosen = verify_data.balanced_choice(pairs, 4, np.random.default_rng(0))
+    assert len(chosen) == len(set(chosen)) == 3 and 6 in chosen  # two of the big source, all of the small one

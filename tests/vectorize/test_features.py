@@ -254,6 +254,20 @@ def test_max_mean_width_drops_broad_bands_and_prunes_the_mask(tmp_path: Path) ->
     assert int((pruned == 1).sum()) == int(kept.iloc[0]["n_pixels"])
 
 
+def test_width_limit_judges_a_branchy_blob_by_its_area(tmp_path: Path) -> None:
+    mask = np.zeros((200, 300), np.uint8)
+    mask[20:24, 10:290] = 1  # a crack: 4 px = 8 cm wide
+    cv2.circle(mask, (150, 120), 16, 1, -1)  # a shade pocket 64 cm across with three thin spurs
+    for angle in np.deg2rad([0.0, 120.0, 240.0]):
+        tip = (int(150 + 70 * np.cos(angle)), int(120 + 70 * np.sin(angle)))
+        cv2.line(mask, (150, 120), tip, 1, 4)
+    path = write_tif(tmp_path / "mask.tif", mask)
+    found = vectorize_features(path, None, components_of(path), min_length_m=0.1, max_mean_width_m=0.12)
+    assert len(found.polygons) == 1 and found.polygons.iloc[0]["mean_width_m"] == pytest.approx(0.08, abs=0.01)
+    blob = found.wide.iloc[0]
+    assert len(found.wide) == 1 and blob["mean_width_m"] < 0.12 < blob["area_m2"] / blob["length_m"]
+
+
 def noisy_scene(tmp_path: Path, seed: int = 3) -> tuple[Path, Path]:
     """Mask and probability rasters of many random lines, blobs and specks."""
     rng = np.random.default_rng(seed)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geowarn.alerts.cap import build_cap
 from geowarn.alerts.payload import AlertPayload
-from geowarn.dashboard.mapdata import crack_features, site_features, survey_by_id
+from geowarn.dashboard.mapdata import crack_features, review_features, site_features, survey_by_id
 from geowarn.dashboard.security import Context, NotFoundError, context
 from geowarn.dashboard.tiles import empty_tile, render_tile
 from geowarn.errors import ConfigError
@@ -45,6 +45,17 @@ def cracks_geojson(ctx: Ctx, site: str, survey: int | None = None, shown_on: int
     if cracks is None:
         return JSONResponse({"type": "FeatureCollection", "features": []})
     return JSONResponse(crack_features(cracks, basemap, slug))
+
+
+@router.get("/api/sites/{site}/review.geojson")
+def review_geojson(ctx: Ctx, site: str, survey: int | None = None) -> JSONResponse:
+    """What ``survey``'s detection kept for review (too wide, not confirmed by the verifier), on its own imagery."""
+    slug = ctx.site(site)
+    try:
+        chosen = survey_by_id(ctx.ws, slug, survey)
+    except ConfigError:
+        raise NotFoundError() from None
+    return JSONResponse(review_features(chosen.outputs))
 
 
 def _survey_raster(ctx: Context, site: str, survey: int, kind: str) -> str | None:

@@ -76,6 +76,7 @@ def site_page(
             if previous and chosen
             else None
         ),
+        "review": f"/api/sites/{slug}/review.geojson?survey={chosen.id}" if chosen else None,
         "ortho": f"/tiles/{slug}/{chosen.id}/ortho/{{z}}/{{x}}/{{y}}.png" if chosen else None,
         "probability": f"/tiles/{slug}/{chosen.id}/probability/{{z}}/{{x}}/{{y}}.png" if chosen else None,
         "show_probability": prob,

@@ -7,7 +7,9 @@
   const config = JSON.parse(el.dataset.map || "{}");
   const map = L.map(el, { maxZoom: 26, zoomSnap: 0.5 });
   const overlays = {};
+  const label = { review: "for review: too wide, not confirmed" };
   let pending = 0;
+  let control = null;
 
   function done(name, count) {
     el.dataset[name] = String(count);
@@ -63,13 +65,29 @@
     return box;
   }
 
-  function load(url, name, makeLayer, fit) {
+  function reviewPopup(p) {
+    const box = document.createElement("div");
+    const title = document.createElement("b");
+    title.textContent = "For review, not a crack: " + p.review;
+    box.appendChild(title);
+    const table = document.createElement("table");
+    row(table, "length (m)", pm(p.length_m, null, 2));
+    row(table, "mean width (mm)", pm(p.mean_width_m, null, 0, 1000));
+    row(table, "verifier score", pm(p.verify_score, null, 2));
+    box.appendChild(table);
+    return box;
+  }
+
+  // Adds the layer to the map unless ``hidden``: a hidden one is only in the layer control.
+  function load(url, name, makeLayer, fit, hidden) {
     pending += 1;
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); })
       .then(function (data) {
-        const layer = makeLayer(data).addTo(map);
-        overlays[name] = layer;
+        const layer = makeLayer(data);
+        if (!hidden) { layer.addTo(map); }
+        overlays[label[name] || name] = layer;
+        if (control) { control.addOverlay(layer, label[name] || name); }
         if (fit && data.features.length && !config.bounds) { map.fitBounds(layer.getBounds(), { maxZoom: 18 }); }
         done(name, data.features.length);
       })
@@ -103,6 +121,14 @@
       return L.geoJSON(data, { style: function () { return { color: "#424242", weight: 2, dashArray: "4 4", opacity: 0.9 }; } });
     }, false);
   }
+  if (config.review) {
+    load(config.review, "review", function (data) {
+      return L.geoJSON(data, {
+        style: function (f) { return { color: f.properties.colour, weight: 2, dashArray: "3 5", fillOpacity: 0.15 }; },
+        onEachFeature: function (f, layer) { layer.bindPopup(reviewPopup(f.properties)); },
+      });
+    }, false, true);
+  }
   if (config.cracks) {
     load(config.cracks, "cracks", function (data) {
       return L.geoJSON(data, {
@@ -114,6 +140,6 @@
   if (pending === 0) { el.dataset.ready = "true"; }
   L.control.scale({ imperial: false }).addTo(map);
   if (config.ortho) {
-    setTimeout(function () { L.control.layers(null, overlays).addTo(map); }, 0);
+    control = L.control.layers(null, overlays).addTo(map);
   }
 })();
