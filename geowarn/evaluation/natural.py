@@ -19,20 +19,18 @@ from typing import Any
 
 import cv2
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
 
 from geowarn.harness.natural import (
     NATURAL_FOLDER,
     NATURAL_GSD_M,
-    detect_scene,
+    detected_mask,
     natural_files,
     natural_images,
     write_geotiff,
 )
 from geowarn.inference.cascade import Cascade
 from geowarn.io.images import read_mask, read_rgb
-from geowarn.io.outputs import MASK_NAME
 from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
 from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import MONITOR_DETECT_DEFAULTS, DetectConfig
@@ -117,21 +115,12 @@ def transplant_scores(
                     cas = seg if gate >= gate_threshold else np.zeros_like(seg)
                     counts["segmenter"] += tolerance_counts(seg, truth.astype(bool), 2.0)
                     counts["cascade"] += tolerance_counts(cas, truth.astype(bool), 2.0)
-                    counts["detect"] += tolerance_counts(_detected(image, cascade, Path(tmp)), truth.astype(bool), 2.0)
+                    found = detected_mask(image, Path(tmp) / "scene", DetectConfig(device=str(cascade.device)), cascade)
+                    counts["detect"] += tolerance_counts(found, truth.astype(bool), 2.0)
             report[f"scale_{scale:g}"] = {
                 k: {"f1_2px": c.f1, "precision_2px": c.precision, "recall_2px": c.recall} for k, c in counts.items()
             }
     return report
-
-
-def _detected(image: NDArray[np.uint8], cascade: Cascade, tmp: Path) -> NDArray[np.bool_]:
-    """The crack mask ``detect`` reports for ``image`` at the natural frames' GSD.
-
-    Gate, segmenter, shape filters and verifier, as on a survey.
-    """
-    result = detect_scene(image, tmp, DetectConfig(device=str(cascade.device)), cascade)
-    with rasterio.open(result.outputs[MASK_NAME]) as src:
-        return np.asarray(src.read(1) == 1)
 
 
 def rock_fracture_pairs(data: Path) -> list[tuple[NDArray[np.uint8], NDArray[np.uint8]]]:

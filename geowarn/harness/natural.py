@@ -17,16 +17,19 @@ crack's width and profile and leaves the pavement texture behind. Transplanted c
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
+import rasterio
 from numpy.typing import NDArray
 from rasterio.transform import from_origin
 
 from geowarn.errors import ConfigError
 from geowarn.io.images import image_files, read_rgb
+from geowarn.io.outputs import MASK_NAME
 
 if TYPE_CHECKING:
     from geowarn.inference.cascade import Cascade
@@ -74,11 +77,23 @@ def write_geotiff(image: Image, path: Path, gsd_m: float = NATURAL_GSD_M) -> Pat
 
 
 def detect_scene(image: Image, folder: Path, config: DetectConfig, cascade: Cascade) -> DetectResult:
-    """``detect`` on ``image`` read as natural ground: written as ``folder/scene.tif``, outputs in ``folder/out``."""
+    """``detect`` on ``image`` read as natural ground, one scene at a time.
+
+    ``folder`` is emptied; the scene is written as ``folder/scene.tif``, the outputs go to ``folder/out``.
+    """
     from geowarn.pipeline.detect import detect  # only where a scene is run: this module stays light to import
 
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     raster = write_geotiff(image, folder / "scene.tif")
     return detect(raster, folder / "out", config, cascade=cascade, progress=False, quiet=True)
+
+
+def detected_mask(image: Image, folder: Path, config: DetectConfig, cascade: Cascade) -> NDArray[np.bool_]:
+    """The cracks :func:`detect_scene` reports on ``image``: its ``crack_mask.tif`` (after every filter)."""
+    result = detect_scene(image, folder, config, cascade)
+    with rasterio.open(result.outputs[MASK_NAME]) as src:
+        return np.asarray(src.read(1) == 1)
 
 
 def natural_images(data: Path, split: NaturalSplit) -> list[Image]:

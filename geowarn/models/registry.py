@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from torch import nn
@@ -109,7 +109,7 @@ def _unet(base_channels: int = 8, depth: int = 4) -> nn.Module:
     return UNet(base_channels=base_channels, depth=depth)
 
 
-register(
+_TILE_GATE = register(
     ModelSpec(
         name="tilecls-s",
         task="classify",
@@ -120,13 +120,10 @@ register(
         description="small strided CNN tile gate (crack / no crack), half-resolution input",
     )
 )
-register(
-    ModelSpec(
+register(  # the same network, with weights of its own
+    replace(
+        _TILE_GATE,
         name="verify-s",
-        task="classify",
-        builder=_tile_classifier,
-        input_scale=0.5,
-        size_multiple=1,
         weights_file="verify-s.pt",
         description="crack candidate verifier: tilecls-s trained on the segmenter's candidates, 128-px patches",
     )

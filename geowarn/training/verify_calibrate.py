@@ -33,7 +33,6 @@ from geowarn.training.verify_data import (
     VEGETATION,
     Image8,
     VerifyDataOptions,
-    fresh_folder,
     near_truth,
     scenes,
     vegetation_views,
@@ -49,7 +48,7 @@ def scored_candidates(
     image: Image8, truth: Image8 | None, cascade: Cascade, config: DetectConfig, tmp: Path
 ) -> list[tuple[float, float, bool]]:
     """(length m, verifier score, true crack) of every candidate ``detect`` reports on ``image``."""
-    result = detect_scene(image, fresh_folder(tmp), config, cascade)
+    result = detect_scene(image, tmp, config, cascade)
     found = gpd.read_file(result.outputs[GPKG_NAME], layer=POLYGON_LAYER)
     near = near_truth(truth)
     transform = Affine(*result.manifest["input"]["raster"]["transform"])

@@ -26,7 +26,6 @@ Scenes of ``train`` / ``val`` (the test frames, test splits and ``geotiff/austra
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -40,9 +39,8 @@ import rasterio
 from numpy.typing import NDArray
 from PIL import Image
 
-from geowarn.harness.natural import detect_scene, natural_images, shadowed
+from geowarn.harness.natural import detected_mask, natural_images, shadowed
 from geowarn.inference.cascade import Cascade
-from geowarn.io.outputs import MASK_NAME
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
 from geowarn.training.datasets import SegPair, background_images, crack_free_crops, discover_pairs, load_pairs
@@ -150,13 +148,6 @@ def near_truth(truth: Image8 | None) -> NDArray[np.bool_] | None:
     return None if truth is None else np.asarray(cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
 
 
-def fresh_folder(folder: Path) -> Path:
-    """``folder``, emptied (one scene's outputs at a time)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
-
-
 def candidate_labels(
     image: Image8, near: NDArray[np.bool_] | None, cascade: Cascade, tmp: Path
 ) -> tuple[NDArray[np.int32], list[float]]:
@@ -166,10 +157,9 @@ def candidate_labels(
     (:func:`near_truth`; 0 without it).
     """
     config = DetectConfig(classifier=None, verifier=None, device=str(cascade.device))
-    result = detect_scene(image, fresh_folder(tmp), config, cascade)
-    with rasterio.open(result.outputs[MASK_NAME]) as src:
-        mask = (src.read(1) == 1).astype(np.uint8)
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    mask = detected_mask(image, tmp, config, cascade).astype(np.uint8)
+    n, found = cv2.connectedComponents(mask, connectivity=8)
+    labels = np.asarray(found, np.int32)  # connectedComponents' labels are int32 already
     if near is None:
         return labels, [0.0] * (n - 1)
     return labels, [float(near[labels == i].mean()) for i in range(1, n)]

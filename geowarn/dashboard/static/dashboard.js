@@ -85,9 +85,10 @@
       .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); })
       .then(function (data) {
         const layer = makeLayer(data);
+        const title = label[name] || name;
         if (!hidden) { layer.addTo(map); }
-        overlays[label[name] || name] = layer;
-        if (control) { control.addOverlay(layer, label[name] || name); }
+        overlays[title] = layer;
+        if (control) { control.addOverlay(layer, title); }
         if (fit && data.features.length && !config.bounds) { map.fitBounds(layer.getBounds(), { maxZoom: 18 }); }
         done(name, data.features.length);
       })
