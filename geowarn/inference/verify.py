@@ -45,7 +45,8 @@ def patch_centres(line: BaseGeometry, spacing: float, max_patches: int = MAX_PAT
 def _padded(image: NDArray[np.uint8], top: int, bottom: int, left: int, right: int) -> NDArray[np.uint8]:
     if not (top or bottom or left or right):
         return image
-    return np.pad(image, ((top, bottom), (left, right), (0, 0)), mode="symmetric")
+    # mirrored about the edge pixel, as the training patches were (OpenCV's BORDER_REFLECT_101)
+    return np.pad(image, ((top, bottom), (left, right), (0, 0)), mode="reflect")
 
 
 def read_patch(src: rasterio.io.DatasetReader, info: RasterInfo, x: float, y: float, side: int) -> NDArray[np.uint8]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import rasterio
@@ -66,7 +67,13 @@ def test_read_patch_mirrors_the_ground_beyond_the_raster(tmp_path: Path) -> None
     assert inside.shape == corner.shape == (64, 64, 3)
     assert (inside == 170).all()
     assert (corner[30:35, 52:] == 10).all() and (corner[30:35, 32:52] == 170).all()  # the line from column 20 on
-    np.testing.assert_array_equal(corner[:, :32], corner[:, 32:][:, ::-1])  # mirrored at the left edge
+    # mirrored about the edge pixel, exactly as the verifier's training patches were padded
+    with rasterio.open(path) as src:
+        whole = np.moveaxis(src.read(), 0, -1)
+    padded = cv2.copyMakeBorder(whole, 32, 32, 32, 32, cv2.BORDER_REFLECT_101)
+    row, col = 50 + 32, 0 + 32  # the corner patch's centre in the padded raster
+    np.testing.assert_array_equal(corner, padded[row - 32 : row + 32, col - 32 : col + 32])
+    np.testing.assert_array_equal(corner[:, 1:32], corner[:, 33:64][:, ::-1])
 
 
 def test_verifier_scores_candidates_on_the_orthomosaic(tmp_path: Path) -> None:
