@@ -101,6 +101,7 @@ def transplant_scores(
     threshold = cascade.segmenter.threshold
     gate_threshold = cascade.classifier.threshold if cascade.classifier else 0.0
     report: dict[str, Any] = {"scene_px": side, "per_source": per_source, "natural_split": "test"}
+    config = DetectConfig(device=str(cascade.device))  # the whole detect, as on a survey
     with tempfile.TemporaryDirectory() as tmp:
         for scale in scales:
             rng = np.random.default_rng(seed)
@@ -115,7 +116,7 @@ def transplant_scores(
                     cas = seg if gate >= gate_threshold else np.zeros_like(seg)
                     counts["segmenter"] += tolerance_counts(seg, truth.astype(bool), 2.0)
                     counts["cascade"] += tolerance_counts(cas, truth.astype(bool), 2.0)
-                    found = detected_mask(image, Path(tmp) / "scene", DetectConfig(device=str(cascade.device)), cascade)
+                    found = detected_mask(image, Path(tmp) / "scene", config, cascade)
                     counts["detect"] += tolerance_counts(found, truth.astype(bool), 2.0)
             report[f"scale_{scale:g}"] = {
                 k: {"f1_2px": c.f1, "precision_2px": c.precision, "recall_2px": c.recall} for k, c in counts.items()
