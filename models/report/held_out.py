@@ -13,15 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from numpy.typing import NDArray
 
 from geowarn.evaluation.defaults import evaluation_splits, held_out_pairs
-from geowarn.harness.natural import write_geotiff
+from geowarn.harness.natural import detected_mask
 from geowarn.inference.cascade import Cascade
-from geowarn.io.outputs import MASK_NAME
 from geowarn.metrics.tolerance import ToleranceCounts, tolerance_counts
-from geowarn.pipeline.detect import detect
 from geowarn.pipeline.detect_config import DetectConfig
 
 Pair = tuple[NDArray[np.uint8], NDArray[np.uint8]]
@@ -39,8 +36,4 @@ def detected_counts(
     image: NDArray[np.uint8], truth: NDArray[np.uint8], folder: Path, config: DetectConfig, cascade: Cascade
 ) -> ToleranceCounts:
     """Counts within 2 px of ``truth`` of the crack mask ``detect`` reports on ``image`` read as 2 cm."""
-    raster = write_geotiff(image, folder / "scene.tif")
-    detect(raster, folder / "out", config, cascade=cascade, progress=False, quiet=True)
-    with rasterio.open(folder / "out" / MASK_NAME) as src:
-        found = src.read(1) == 1
-    return tolerance_counts(found, truth.astype(bool), 2.0)
+    return tolerance_counts(detected_mask(image, folder, config, cascade), truth.astype(bool), 2.0)

@@ -2,7 +2,8 @@
 
 Each drawn held-out crack photo (``held_out.py``) is run through the whole shipped ``detect``
 pipeline as it is and under other light, as one repeat flight differs from another (the
-scenario suites' range: gain 0.75-1.25, gamma 0.8-1.2): ``((x / 255) ** gamma) * gain * 255``.
+scenario suites' range: gain 0.75-1.25, gamma 0.8-1.2), lit as a scenario survey is
+(``geowarn.harness.scenario.compose.apply_illumination``: ``((x / 255) ** gamma) * gain * 255``).
 
     .venv/bin/python models/report/light_sensitivity.py --data ../shared/data --per-source 30
 """
@@ -17,6 +18,7 @@ import numpy as np
 from held_out import detected_counts, sampled_sources
 from numpy.typing import NDArray
 
+from geowarn.harness.scenario.compose import Illumination, apply_illumination
 from geowarn.metrics.tolerance import ToleranceCounts
 from geowarn.pipeline.detect_config import DetectConfig
 from geowarn.pipeline.rows import load_cascade
@@ -32,8 +34,9 @@ LIGHTS = (
 
 
 def relit(image: NDArray[np.uint8], gain: float, gamma: float) -> NDArray[np.uint8]:
-    """``image`` under another light."""
-    return np.clip(((image / 255.0) ** gamma) * gain * 255.0, 0, 255).round().astype(np.uint8)
+    """``image`` under another light, as a scenario survey is lit (no colour cast, noise or blur)."""
+    light = Illumination(gain=gain, gamma=gamma, colour_cast=(1.0, 1.0, 1.0), noise_sigma=0.0, blur_sigma=0.0)
+    return apply_illumination(image, light, np.random.default_rng(0))
 
 
 def main() -> None:
